@@ -1,0 +1,28 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "spark-bridge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "BridgeCore", targets: ["BridgeCore"]),
+    ],
+    targets: [
+        // JSON value, parser and writer: order-preserving, numbers kept as written.
+        .target(name: "BridgeJSON", swiftSettings: strictSettings),
+        // Anthropic Messages <-> OpenAI Chat Completions translation. Pure: no I/O.
+        .target(name: "BridgeCore", dependencies: ["BridgeJSON"], swiftSettings: strictSettings),
+        .testTarget(name: "BridgeJSONTests", dependencies: ["BridgeJSON"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "BridgeCoreTests",
+            dependencies: ["BridgeCore", "BridgeJSON"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages spark-bridge builds and tests with, when they are missing.
+# Usage: scripts/ensure-deps.sh [build|test]   (test adds what the end-to-end tests need)
+set -euo pipefail
+packages=(libsystemd-dev libcurl4-openssl-dev libyaml-dev pkg-config)
+if [ "${1:-build}" = test ]; then
+    packages+=(python3-venv curl)
+fi
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "ensure-deps: installing ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
+    echo "ensure-deps: no Swift toolchain found (expected swift on PATH or /opt/swift/usr/bin/swift)" >&2
+    exit 1
+fi
