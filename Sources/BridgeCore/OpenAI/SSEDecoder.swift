@@ -1,0 +1,78 @@
+/// Splits a `text/event-stream` byte stream into the `data` payloads of its events.
+///
+/// Bytes may arrive split anywhere, even inside a UTF-8 sequence; lines end in `\n`, `\r\n` or `\r`;
+/// several `data:` lines of one event are joined with `\n`; comments and other fields are ignored.
+public struct SSEDecoder: Sendable {
+    private var line: [UInt8] = []
+    private var data: [UInt8] = []
+    private var hasData = false
+    private var lastWasCR = false
+    /// Longest line kept; a longer one is an upstream fault, not something to buffer forever.
+    public let maximumLineLength: Int
+
+    public init(maximumLineLength: Int = 16 << 20) {
+        self.maximumLineLength = maximumLineLength
+    }
+
+    /// Feeds bytes; returns the data payloads of the events they completed.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(SSEDecoderError) -> [[UInt8]] {
+        var events: [[UInt8]] = []
+        for byte in bytes {
+            if lastWasCR {
+                lastWasCR = false
+                if byte == 0x0A { continue }
+            }
+            switch byte {
+            case 0x0A:
+                endLine(into: &events)
+            case 0x0D:
+                lastWasCR = true
+                endLine(into: &events)
+            default:
+                line.append(byte)
+                if line.count > maximumLineLength { throw SSEDecoderError.lineTooLong }
+            }
+        }
+        return events
+    }
+
+    /// The payload of a last event that ended without its blank line, if any.
+    public mutating func finish() -> [UInt8]? {
+        var events: [[UInt8]] = []
+        if !line.isEmpty { endLine(into: &events) }
+        if hasData {
+            hasData = false
+            let payload = data
+            data.removeAll()
+            return payload
+        }
+        return events.first
+    }
+
+    private mutating func endLine(into events: inout [[UInt8]]) {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            if hasData {
+                events.append(data)
+                data.removeAll(keepingCapacity: true)
+                hasData = false
+            }
+            return
+        }
+        guard line.starts(with: "data".utf8) else { return }
+        var valueStart = 4
+        if line.count > 4 {
+            guard line[4] == UInt8(ascii: ":") else { return }
+            valueStart = 5
+            if line.count > 5, line[5] == UInt8(ascii: " ") { valueStart = 6 }
+        }
+        if hasData { data.append(0x0A) }
+        data.append(contentsOf: line[valueStart...])
+        hasData = true
+    }
+}
+
+/// The upstream sent a line longer than the decoder keeps.
+public enum SSEDecoderError: Error, Sendable {
+    case lineTooLong
+}

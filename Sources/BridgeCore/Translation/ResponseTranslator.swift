@@ -1,0 +1,76 @@
+import BridgeJSON
+
+/// A whole OpenAI Chat Completions response → an Anthropic message.
+///
+/// The response is read as the one chunk that would carry all of it and run through
+/// `StreamTranslator`, then the events are collected the way an Anthropic SDK accumulates a stream:
+/// one translation, whether the client streams or not.
+public enum ResponseTranslator {
+    /// Translates a `chat.completion` body. An error body, or one with no choices, throws the
+    /// Anthropic error a client should see.
+    public static func translate(_ response: JSONValue, context: TranslationContext) throws(AnthropicError) -> AnthropicMessage {
+        if let error = UpstreamErrorMapper.streamError(in: response) { throw error }
+        guard let choices = response["choices"]?.arrayValue, !choices.isEmpty else {
+            throw AnthropicError(.api, "The backend's response has no choices")
+        }
+        var translator = StreamTranslator(context: context)
+        var accumulator = MessageAccumulator()
+        for event in translator.consume(.chunk(ChatCompletionChunk(response: response))) + translator.consume(.done) {
+            try accumulator.add(event)
+        }
+        guard let message = accumulator.message else { throw AnthropicError(.api, "The backend's response could not be translated") }
+        return message
+    }
+}
+
+/// Builds the final message from stream events, as the Anthropic SDKs do.
+public struct MessageAccumulator: Sendable {
+    private var snapshot: AnthropicMessage?
+    private var partialJSON: [Int: String] = [:]
+
+    public init() {}
+
+    /// The message so far (complete after `message_stop`).
+    public var message: AnthropicMessage? { snapshot }
+
+    /// Applies one event; an `error` event throws its error.
+    public mutating func add(_ event: AnthropicStreamEvent) throws(AnthropicError) {
+        switch event {
+        case .messageStart(let message):
+            snapshot = message
+        case .contentBlockStart(_, let block):
+            snapshot?.content.append(block)
+        case .contentBlockDelta(let index, let delta):
+            guard var message = snapshot, message.content.indices.contains(index) else { return }
+            switch (message.content[index], delta) {
+            case (.text(let text), .text(let more)):
+                message.content[index] = .text(text + more)
+            case (.thinking(let thinking, let signature), .thinking(let more)):
+                message.content[index] = .thinking(thinking: thinking + more, signature: signature)
+            case (.thinking(let thinking, _), .signature(let signature)):
+                message.content[index] = .thinking(thinking: thinking, signature: signature)
+            case (.toolUse, .inputJSON(let more)):
+                partialJSON[index, default: ""] += more
+            default:
+                break
+            }
+            snapshot = message
+        case .contentBlockStop(let index):
+            guard var message = snapshot, message.content.indices.contains(index),
+                  case .toolUse(let id, let name, _) = message.content[index]
+            else { return }
+            let text = partialJSON.removeValue(forKey: index) ?? ""
+            let input = text.isEmpty ? JSONValue.object([:]) : ((try? JSONParser.parse(text)) ?? .object([ToolArgumentsScanner.invalidArgumentsKey: .string(text)]))
+            message.content[index] = .toolUse(id: id, name: name, input: input)
+            snapshot = message
+        case .messageDelta(let stopReason, let stopSequence, let usage):
+            snapshot?.stopReason = stopReason
+            snapshot?.stopSequence = stopSequence
+            snapshot?.usage = usage
+        case .messageStop, .ping:
+            break
+        case .error(let error):
+            throw error
+        }
+    }
+}
