@@ -127,7 +127,7 @@ public struct StreamTranslator: Sendable {
 
     private mutating func start(upstreamID: String?) {
         if let upstreamID {
-            let suffix = String(String.UnicodeScalarView(upstreamID.replacingPrefix("chatcmpl-").unicodeScalars.filter(Self.isIDCharacter)))
+            let suffix = String(String.UnicodeScalarView(upstreamID.replacingPrefix("chatcmpl-").unicodeScalars.filter { $0.properties.isASCIIHexDigit || ("g"..."z").contains($0) || ("G"..."Z").contains($0) }))
             if !suffix.isEmpty { messageID = "msg_" + suffix }
         }
         let message = AnthropicMessage(id: messageID, model: context.clientModel, content: [], stopReason: nil, stopSequence: nil, usage: AnthropicUsage())
@@ -167,14 +167,16 @@ public struct StreamTranslator: Sendable {
             pendingWhitespace = combined
             return
         }
-        pendingWhitespace = String(combined[trimmedEnd.endIndex...])
+        let trailing = String(combined[trimmedEnd.endIndex...])
         if case .text(let index) = open {
+            pendingWhitespace = trailing
             events.append(.contentBlockDelta(index: index, delta: .text(String(trimmedEnd))))
             return
         }
         let keepsLeading = context.continuesPrefill && nextBlockIndex == 0
         let body = keepsLeading ? String(trimmedEnd) : String(trimmedEnd.drop { $0.isWhitespace })
         closeOpenBlock()
+        pendingWhitespace = trailing
         let index = openBlock(.text(""))
         open = .text(index: index)
         events.append(.contentBlockDelta(index: index, delta: .text(body)))

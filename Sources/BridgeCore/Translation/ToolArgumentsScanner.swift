@@ -83,6 +83,8 @@ struct ToolArgumentsScanner: Sendable {
         case .number(let phase) where phase == .zero || phase == .integer || phase == .fraction || phase == .exponentDigits:
             safeSuffix = closers
         case .done:
+            // Only where the object ended: text after a complete object is never sent.
+            if safeSuffix.isEmpty, safeCount > 0 { return }
             safeSuffix = []
         default:
             return
