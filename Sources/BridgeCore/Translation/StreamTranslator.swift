@@ -108,11 +108,13 @@ public struct StreamTranslator: Sendable {
         if phase == .notStarted { start(upstreamID: chunk.id) }
         if phase == .streaming {
             if let reasoning = chunk.reasoning, !reasoning.isEmpty {
+                flushMarkup()
                 if context.reasoningIsText { handleText(reasoning) } else { handleReasoning(reasoning) }
             }
             if let content = chunk.content, !content.isEmpty {
                 for segment in markup.feed(content) { handle(segment) }
             }
+            if !chunk.toolCalls.isEmpty { flushMarkup() }
             for delta in chunk.toolCalls { handle(delta) }
             pumpToolCalls()
             if let reason = chunk.finishReason {
@@ -133,6 +135,12 @@ public struct StreamTranslator: Sendable {
         let message = AnthropicMessage(id: messageID, model: context.clientModel, content: [], stopReason: nil, stopSequence: nil, usage: AnthropicUsage())
         events.append(.messageStart(message))
         phase = .streaming
+    }
+
+    /// Text held back because it could begin a tag cannot continue across a reasoning or tool-call
+    /// delta: hand it on before that delta.
+    private mutating func flushMarkup() {
+        for segment in markup.finish() { handle(segment) }
     }
 
     private mutating func handle(_ segment: QwenMarkupScanner.Segment) {
@@ -289,7 +297,7 @@ public struct StreamTranslator: Sendable {
     // MARK: - End
 
     private mutating func finishBlocks() {
-        for segment in markup.finish() { handle(segment) }
+        flushMarkup()
         if case .text(let index) = open, !pendingWhitespace.isEmpty {
             events.append(.contentBlockDelta(index: index, delta: .text(pendingWhitespace)))
         }
