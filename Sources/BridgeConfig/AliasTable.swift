@@ -4,7 +4,7 @@
 /// 1. an exact `model_name`;
 /// 2. wildcard `model_name`s (`claude-*haiku*`), in file order — so list specific patterns before
 ///    general ones; a `*` placed first would take every name;
-/// 3. `default_model`, when set.
+/// 3. `default_model`, when set: the alias of that `model_name` (which may be a pattern as written).
 public struct AliasTable: Sendable, Equatable {
     /// One `model_name` and its pool: every `model_list` entry with that name, in file order.
     public struct Alias: Sendable, Equatable {
@@ -30,11 +30,15 @@ public struct AliasTable: Sendable, Equatable {
     /// `default_model`, as configured.
     public let defaultModel: String?
 
+    /// The alias `default_model` names: a `model_name` as written (`claude-sonnet-*` included), or
+    /// else the alias that name matches as a pattern; nil when unset or naming nothing.
+    let defaultAlias: Alias?
+
     private let exact: [String: Int]
     private let patterns: [(pattern: GlobPattern, index: Int)]
 
-    /// A table over `aliases` (names unique, file order). `defaultModel` is itself resolved by exact
-    /// name, then patterns; one that resolves to nothing is never used.
+    /// A table over `aliases` (names unique, file order). `defaultModel` names an alias (a pattern
+    /// as written, or a name that resolves to one); one that names nothing is never used.
     public init(aliases: [Alias], defaultModel: String? = nil) {
         allAliases = aliases
         self.defaultModel = defaultModel
@@ -49,14 +53,17 @@ public struct AliasTable: Sendable, Equatable {
         }
         self.exact = exact
         self.patterns = patterns
+        defaultAlias = defaultModel.flatMap { name in
+            aliases.first { $0.name == name } ?? patterns.first { $0.0.matches(name) }.map { aliases[$0.1] }
+        }
     }
 
     /// The alias and deployments serving `clientModel`, or nil when nothing matches and there is no
     /// usable `default_model`.
     public func resolve(_ clientModel: String) -> ResolvedAlias? {
         if let match = resolveWithoutDefault(clientModel) { return match }
-        guard let defaultModel, let target = resolveWithoutDefault(defaultModel) else { return nil }
-        return ResolvedAlias(requestedModel: clientModel, alias: target.alias, match: .defaultModel, deployments: target.deployments)
+        guard let target = defaultAlias else { return nil }
+        return ResolvedAlias(requestedModel: clientModel, alias: target.name, match: .defaultModel, deployments: target.deployments)
     }
 
     /// The alias called exactly `name` (a `model_name` as written, pattern or not).

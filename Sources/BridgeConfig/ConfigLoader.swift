@@ -78,7 +78,7 @@ public enum ConfigLoader {
     /// follows it, and a bridge reachable from other machines should have a master key.
     private static func crossCheck(aliases: AliasTable, settings: BridgeSettings, masterKey: Secret?, context: ConfigReadContext) {
         if let defaultModel = settings.defaultModel {
-            if aliases.resolveWithoutDefault(defaultModel) == nil, !aliases.allAliases.isEmpty {
+            if aliases.defaultAlias == nil, !aliases.allAliases.isEmpty {
                 context.fail(
                     at: context.location(of: "default_model"),
                     "default_model: \"\(defaultModel)\" matches no model_name; known aliases: "

@@ -87,7 +87,7 @@ final class ConfigReadContext {
 
     func bool(_ node: YAMLNode, _ path: String) -> Bool? {
         guard let value = node.scalar?.boolValue else {
-            fail(at: node.location, "\(path): expected true or false, got \(node.summary)")
+            fail(at: node.location, "\(path): expected true or false, got \(node.summaryWhereTypeMatters)")
             return nil
         }
         return value
@@ -97,7 +97,7 @@ final class ConfigReadContext {
     func integer(_ node: YAMLNode, _ path: String, minimum: Int = 1) -> Int? {
         guard let value = node.scalar?.intValue, value >= minimum else {
             let expected = minimum == 1 ? "a positive integer" : "an integer of at least \(minimum)"
-            fail(at: node.location, "\(path): expected \(expected), got \(node.summary)")
+            fail(at: node.location, "\(path): expected \(expected), got \(node.summaryWhereTypeMatters)")
             return nil
         }
         return value
@@ -110,7 +110,7 @@ final class ConfigReadContext {
     func seconds(_ node: YAMLNode, _ path: String, allowZero: Bool = false) -> Duration? {
         guard let value = node.scalar?.numberValue, allowZero ? value >= 0 : value > 0 else {
             let expected = allowZero ? "a number of seconds, 0 or more" : "a positive number"
-            fail(at: node.location, "\(path): expected \(expected), got \(node.summary)")
+            fail(at: node.location, "\(path): expected \(expected), got \(node.summaryWhereTypeMatters)")
             return nil
         }
         guard value <= Self.maximumSeconds else {

@@ -31,6 +31,13 @@ struct YAMLNode: Sendable, Equatable {
         case .mapping: return "a mapping"
         }
     }
+
+    /// `summary`, saying so when a quoted value is refused where a number or boolean was expected:
+    /// `"123" (a string)`.
+    var summaryWhereTypeMatters: String {
+        guard let scalar, !scalar.isPlainUntagged, !scalar.isNull else { return summary }
+        return summary + " (a string)"
+    }
 }
 
 /// One `key: value` entry of a mapping, in the order written.
@@ -87,8 +94,7 @@ struct YAMLScalar: Sendable, Equatable {
     var summary: String {
         if isNull { return "null" }
         let shown = text.count > 60 ? String(text.prefix(57)) + "..." : text
-        let quoted = "\"" + shown.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n") + "\""
-        return isPlainUntagged ? quoted : quoted + " (a string)"
+        return "\"" + shown.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n") + "\""
     }
 }
 

@@ -72,7 +72,8 @@ struct YAMLReaderTests {
         #expect(value(root, "single")?.scalar?.boolValue == nil)
         #expect(value(root, "bool")?.scalar?.boolValue == true)
         #expect(value(root, "text")?.scalar?.numberValue == nil)
-        #expect(value(root, "quoted")?.summary == "\"123\" (a string)")
+        #expect(value(root, "quoted")?.summaryWhereTypeMatters == "\"123\" (a string)")
+        #expect(value(root, "plain")?.summaryWhereTypeMatters == "\"123\"")
         #expect(value(root, "text")?.summary == "\"abc\"")
     }
 
