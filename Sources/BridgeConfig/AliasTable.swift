@@ -18,6 +18,7 @@ public struct AliasTable: Sendable, Equatable {
         /// True when `name` contains `*` or `?`.
         public var isPattern: Bool { GlobPattern.isPattern(name) }
 
+        /// An alias; `deployments` must not be empty.
         public init(name: String, deployments: [Deployment], location: SourceLocation) {
             self.name = name
             self.deployments = deployments
@@ -88,6 +89,7 @@ public struct AliasTable: Sendable, Equatable {
         return nil
     }
 
+    /// Tables are equal when their aliases (in order) and default model are.
     public static func == (lhs: AliasTable, rhs: AliasTable) -> Bool {
         lhs.allAliases == rhs.allAliases && lhs.defaultModel == rhs.defaultModel
     }

@@ -19,6 +19,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
     /// When it was loaded.
     public let loadedAt: Date
 
+    /// A snapshot; `backends` is derived from the deployments in `aliases`.
     public init(settings: BridgeSettings, aliases: AliasTable, masterKey: Secret?, sourcePath: String, loadedAt: Date) {
         self.settings = settings
         self.aliases = aliases
@@ -54,10 +55,12 @@ public struct BridgeConfiguration: Sendable, Equatable {
 
 /// What `ConfigLoader` returns: the snapshot, and the warnings (unknown or ignored keys, …) to log.
 public struct LoadedConfiguration: Sendable, Equatable {
+    /// The validated snapshot.
     public let configuration: BridgeConfiguration
     /// Non-fatal findings, in file order.
     public let warnings: [ConfigDiagnostic]
 
+    /// A loaded configuration and its warnings.
     public init(configuration: BridgeConfiguration, warnings: [ConfigDiagnostic]) {
         self.configuration = configuration
         self.warnings = warnings

@@ -31,6 +31,7 @@ public struct BridgeSettings: Sendable, Equatable {
     /// `litellm_settings.drop_params`: drop request parameters the backend does not support instead of failing.
     public var dropParams = false
 
+    /// Every setting at its documented default.
     public init() {}
 }
 
@@ -43,6 +44,7 @@ public struct Timeouts: Sendable, Equatable {
     /// `idle_seconds`: longest silence between two chunks of a streamed response.
     public var idle: Duration = .seconds(120)
 
+    /// Every setting at its documented default.
     public init() {}
 }
 
@@ -57,6 +59,7 @@ public struct HealthSettings: Sendable, Equatable {
     /// `successes_before_up`: consecutive good probes that mark a down backend up.
     public var successesBeforeUp = 1
 
+    /// Every setting at its documented default.
     public init() {}
 }
 
@@ -69,6 +72,7 @@ public struct WarmupSettings: Sendable, Equatable {
     /// `max_tokens`: tokens asked for in each warmup request.
     public var maxTokens = 1
 
+    /// Every setting at its documented default.
     public init() {}
 }
 

@@ -7,6 +7,7 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     /// 1-based column; 0 when `line` is 0.
     public let column: Int
 
+    /// A location; `line` and `column` are 1-based.
     public init(file: String, line: Int, column: Int) {
         self.file = file
         self.line = line
@@ -29,15 +30,18 @@ public struct ConfigDiagnostic: Sendable, Equatable, CustomStringConvertible {
     /// What is wrong, starting with the key path it concerns (`timeouts.connect_seconds: …`).
     public let message: String
 
+    /// A finding at `location`.
     public init(location: SourceLocation, message: String) {
         self.location = location
         self.message = message
     }
 
+    /// The file, 1-based line and column of `location`.
     public var file: String { location.file }
     public var line: Int { location.line }
     public var column: Int { location.column }
 
+    /// `file:line:column: message`.
     public var description: String { "\(location): \(message)" }
 }
 
@@ -60,6 +64,7 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
         self.init([ConfigDiagnostic(location: location, message: message)])
     }
 
+    /// The first error's location and message.
     public var location: SourceLocation { diagnostics[0].location }
     public var file: String { location.file }
     public var line: Int { location.line }

@@ -2,8 +2,11 @@
 public struct ConfigDiff: Sendable, Equatable {
     /// An alias whose pool of deployments is different.
     public struct AliasChange: Sendable, Equatable {
+        /// The `model_name`.
         public let name: String
+        /// Its pool before the reload.
         public let old: [Deployment]
+        /// Its pool after the reload.
         public let new: [Deployment]
     }
 

@@ -14,6 +14,7 @@ public struct Deployment: Sendable, Equatable, CustomStringConvertible {
     /// `litellm_params.timeout`: overrides `timeouts.first_byte_seconds` for this deployment.
     public let timeout: Duration?
 
+    /// A deployment; `apiBase` should already be normalised (as the loader does).
     public init(model: String, apiBase: URL, apiKey: Secret?, timeout: Duration? = nil) {
         self.model = model
         self.apiBase = apiBase
@@ -63,6 +64,7 @@ public struct Backend: Sendable, Equatable {
     /// The key of the first deployment on this backend, for health probes and warmup requests.
     public let apiKey: Secret?
 
+    /// A backend; the loader names it with `Backend.name(for:)`.
     public init(name: String, apiBase: URL, models: [String], apiKey: Secret?) {
         self.name = name
         self.apiBase = apiBase

@@ -3,6 +3,7 @@
 public struct ListenAddress: Sendable, Hashable, CustomStringConvertible, LosslessStringConvertible {
     /// Why a `HOST:PORT` text is not a listen address.
     public struct FormatError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// What is wrong, in words (`the port must be a number from 0 to 65535`).
         public let reason: String
         public var description: String { reason }
     }
@@ -12,6 +13,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible, Lossle
     /// The TCP port; 0 asks the system for a free one (tests).
     public let port: Int
 
+    /// An address; `host` is an IPv6 address without brackets, an IPv4 address or a name.
     public init(host: String, port: Int) {
         self.host = host
         self.port = port
@@ -54,6 +56,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible, Lossle
         self.init(host: String(hostPart), port: port)
     }
 
+    /// Parses `HOST:PORT`, or nil; `init(parsing:)` says why.
     public init?(_ description: String) {
         guard let address = try? ListenAddress(parsing: description) else { return nil }
         self = address

@@ -6,6 +6,7 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     /// The key itself.
     public let value: String
 
+    /// Wraps a key.
     public init(_ value: String) { self.value = value }
 
     public var description: String { "<redacted>" }
