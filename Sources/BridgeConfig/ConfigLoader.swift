@@ -87,7 +87,7 @@ public enum ConfigLoader {
             }
         }
         if let catchAll = aliases.allAliases.first(where: { $0.name.allSatisfy { $0 == "*" } }) {
-            let shadowed = aliases.allAliases.drop { $0.name != catchAll.name }.dropFirst().filter(\.isPattern)
+            let shadowed = aliases.allAliases.drop(while: { $0.name != catchAll.name }).dropFirst().filter(\.isPattern)
             for alias in shadowed {
                 context.warn(at: alias.location, "model_name \"\(alias.name)\" is never used: the pattern \"\(catchAll.name)\" at line \(catchAll.location.line) matches every name first")
             }

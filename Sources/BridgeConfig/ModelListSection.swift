@@ -49,16 +49,8 @@ enum ModelListSection {
     private static func entry(_ node: YAMLNode, path: String, context: ConfigReadContext) -> (String, Deployment)? {
         guard var entry = context.mapping(node, path: path) else { return nil }
         defer { entry.warnAboutUnread(ignoredNote) }
-        let nameNode = entry.take("model_name")
-        let name = nameNode.flatMap { context.nonEmptyString($0, entry.path("model_name")) }
-        if nameNode == nil {
-            context.fail(at: node.location, "\(entry.path("model_name")): missing")
-        }
-        guard let paramsNode = entry.take("litellm_params") else {
-            context.fail(at: node.location, "\(entry.path("litellm_params")): missing")
-            return nil
-        }
-        guard let deployment = deployment(paramsNode, path: entry.path("litellm_params"), context: context), let name else {
+        let name = entry.require("model_name", context.nonEmptyString)
+        guard let deployment = entry.require("litellm_params", { deployment($0, path: $1, context: context) }), let name else {
             return nil
         }
         return (name, deployment)
@@ -75,27 +67,11 @@ enum ModelListSection {
             }
             return provider
         }
-        var model: String?
-        if let modelNode = params.take("model") {
-            if let text = context.resolvedString(modelNode, params.path("model")) {
-                switch backendModel(text, customProvider: provider) {
-                case .success(let id): model = id
-                case .failure(let problem): context.fail(at: modelNode.location, "\(params.path("model")): \(problem.message)")
-                }
-            }
-        } else {
-            context.fail(at: node.location, "\(params.path("model")): missing; write openai/<model id on the backend>")
+        let model = params.require("model", hint: "write openai/<model id on the backend>") { node, path in
+            context.resolvedString(node, path) { backendModel($0, customProvider: provider) }
         }
-        var apiBase: URL?
-        if let baseNode = params.take("api_base") {
-            if let text = context.resolvedString(baseNode, params.path("api_base")) {
-                switch Deployment.normalizedAPIBase(text) {
-                case .success(let url): apiBase = url
-                case .failure(let problem): context.fail(at: baseNode.location, "\(params.path("api_base")): \(problem.message)")
-                }
-            }
-        } else {
-            context.fail(at: node.location, "\(params.path("api_base")): missing; write the backend's OpenAI base URL, e.g. http://127.0.0.1:8888/v1")
+        let apiBase = params.require("api_base", hint: "write the backend's OpenAI base URL, e.g. http://127.0.0.1:8888/v1") { node, path in
+            context.resolvedString(node, path, Deployment.normalizedAPIBase)
         }
         let apiKey = params.take("api_key", context.resolvedString).map(Secret.init)
         let timeout = params.take("timeout", context.positiveSeconds)

@@ -42,7 +42,7 @@ final class ConfigReadContext {
             fail(at: node.location, "\(path): expected a mapping, got \(node.summary)")
             return nil
         }
-        return MappingReader(pairs: pairs, prefix: childPrefix ?? path, context: self)
+        return MappingReader(pairs: pairs, location: node.location, prefix: childPrefix ?? path, context: self)
     }
 
     /// Any scalar, as its text (a plain `1234` is the string "1234").
@@ -68,6 +68,17 @@ final class ConfigReadContext {
     func resolvedString(_ node: YAMLNode, _ path: String) -> String? {
         guard let text = string(node, path) else { return nil }
         switch EnvironmentReference.resolve(text, in: environment) {
+        case .success(let value): return value
+        case .failure(let problem):
+            fail(at: node.location, "\(path): \(problem.message)")
+            return nil
+        }
+    }
+
+    /// A string that may be `os.environ/NAME`, checked and converted by `transform`.
+    func resolvedString<Value>(_ node: YAMLNode, _ path: String, _ transform: (String) -> Result<Value, ConfigProblem>) -> Value? {
+        guard let text = resolvedString(node, path) else { return nil }
+        switch transform(text) {
         case .success(let value): return value
         case .failure(let problem):
             fail(at: node.location, "\(path): \(problem.message)")
@@ -138,13 +149,16 @@ struct MappingReader {
     }
 
     private let context: ConfigReadContext
+    /// Where the mapping starts: where a missing key is reported.
+    private let location: SourceLocation
     /// What the keys' paths start with: `timeouts`, `model_list[0].litellm_params`, or "".
     let prefix: String
     private var entries: [Entry] = []
     private var taken: Set<String> = []
 
-    fileprivate init(pairs: [YAMLPair], prefix: String, context: ConfigReadContext) {
+    fileprivate init(pairs: [YAMLPair], location: SourceLocation, prefix: String, context: ConfigReadContext) {
         self.context = context
+        self.location = location
         self.prefix = prefix
         for pair in pairs {
             guard let key = pair.key.scalar else {
@@ -178,6 +192,16 @@ struct MappingReader {
     /// The value of `key` converted by `convert` (which records any error), or nil.
     mutating func take<Value>(_ key: String, _ convert: (YAMLNode, String) -> Value?) -> Value? {
         guard let node = take(key) else { return nil }
+        return convert(node, path(key))
+    }
+
+    /// Like `take(_:_:)`, for a key that must be there: a missing (or null) one is an error at the
+    /// start of the mapping, `path: missing; <hint>`.
+    mutating func require<Value>(_ key: String, hint: String? = nil, _ convert: (YAMLNode, String) -> Value?) -> Value? {
+        guard let node = take(key) else {
+            context.fail(at: location, "\(path(key)): missing" + (hint.map { "; \($0)" } ?? ""))
+            return nil
+        }
         return convert(node, path(key))
     }
 
