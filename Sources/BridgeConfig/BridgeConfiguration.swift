@@ -35,21 +35,18 @@ public struct BridgeConfiguration: Sendable, Equatable {
     }
 
     private static func backends(of aliases: AliasTable) -> [Backend] {
-        var order: [URL] = []
-        var models: [URL: [String]] = [:]
-        var keys: [URL: Secret?] = [:]
+        var backends: [Backend] = []
         for deployment in aliases.allAliases.flatMap(\.deployments) {
-            let url = deployment.apiBase
-            if models[url] == nil {
-                order.append(url)
-                models[url] = []
-                keys[url] = deployment.apiKey
+            guard let index = backends.firstIndex(where: { $0.apiBase == deployment.apiBase }) else {
+                backends.append(Backend(name: deployment.backendName, apiBase: deployment.apiBase, models: [deployment.model], apiKey: deployment.apiKey))
+                continue
             }
-            if !models[url, default: []].contains(deployment.model) { models[url, default: []].append(deployment.model) }
+            let backend = backends[index]
+            if !backend.models.contains(deployment.model) {
+                backends[index] = Backend(name: backend.name, apiBase: backend.apiBase, models: backend.models + [deployment.model], apiKey: backend.apiKey)
+            }
         }
-        return order.map { url in
-            Backend(name: Backend.name(for: url), apiBase: url, models: models[url] ?? [], apiKey: keys[url] ?? nil)
-        }
+        return backends
     }
 }
 
