@@ -1,0 +1,82 @@
+/// The bridge's own settings: the `spark_bridge:` section, plus `litellm_settings.drop_params`.
+///
+/// Every property starts at its documented default, so `BridgeSettings()` is what an empty
+/// `spark_bridge:` section loads as.
+public struct BridgeSettings: Sendable, Equatable {
+    /// `listen`: addresses the HTTP API listens on.
+    public var listen: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 4000)]
+    /// `control_socket`: the Unix socket `sparkctl` talks to.
+    public var controlSocket: String = "/run/spark-bridge/control.sock"
+    /// `control_socket_group`: group that may use the control socket (mode 0660); nil keeps the service's group.
+    public var controlSocketGroup: String?
+    /// `default_model`: the alias serving any model name that matches no `model_name`; nil rejects such requests.
+    public var defaultModel: String?
+    /// `max_body_bytes`: largest request body accepted (413 beyond it).
+    public var maxBodyBytes: Int = 33_554_432
+    /// `timeouts`: limits on each upstream request.
+    public var timeouts = Timeouts()
+    /// `drain_deadline_seconds`: how long a drain or stop waits for requests in flight.
+    public var drainDeadline: Duration = .seconds(30)
+    /// `health`: the backend health monitor.
+    public var health = HealthSettings()
+    /// `warmup`: keep-alive requests that keep a backend's model hot.
+    public var warmup = WarmupSettings()
+    /// `log_level`: the least severe level logged.
+    public var logLevel: LogLevel = .info
+    /// `retry_on_context_overflow`: when the backend rejects a request as too long for its context,
+    /// retry once with `max_tokens` lowered to what fits.
+    public var retryOnContextOverflow = true
+    /// `rescue_qwen_xml`: turn `<tool_call>` XML that Qwen models sometimes emit as text into real tool calls.
+    public var rescueQwenXML = true
+    /// `litellm_settings.drop_params`: drop request parameters the backend does not support instead of failing.
+    public var dropParams = false
+
+    /// Every setting at its documented default.
+    public init() {}
+}
+
+/// `spark_bridge.timeouts`: limits on each upstream request.
+public struct Timeouts: Sendable, Equatable {
+    /// `connect_seconds`: to establish the TCP connection to the backend.
+    public var connect: Duration = .seconds(5)
+    /// `first_byte_seconds`: from sending the request to the first response byte (prompt processing included).
+    public var firstByte: Duration = .seconds(600)
+    /// `idle_seconds`: longest silence between two chunks of a streamed response.
+    public var idle: Duration = .seconds(120)
+
+    /// Every setting at its documented default.
+    public init() {}
+}
+
+/// `spark_bridge.health`: how each backend is probed (`GET /v1/models`) and when it counts as down or up.
+public struct HealthSettings: Sendable, Equatable {
+    /// `interval_seconds`: time between two probes of a backend.
+    public var interval: Duration = .seconds(5)
+    /// `timeout_seconds`: a probe slower than this failed; at most `interval`.
+    public var timeout: Duration = .seconds(2)
+    /// `failures_before_down`: consecutive failed probes that mark an up backend down.
+    public var failuresBeforeDown = 2
+    /// `successes_before_up`: consecutive good probes that mark a down backend up.
+    public var successesBeforeUp = 1
+
+    /// Every setting at its documented default.
+    public init() {}
+}
+
+/// `spark_bridge.warmup`: one-token requests that load each model at start and keep it hot.
+public struct WarmupSettings: Sendable, Equatable {
+    /// `enabled`: send a warmup request to every backend model at start and after a reload.
+    public var enabled = true
+    /// `interval_seconds`: repeat the warmup this often; nil (written 0) warms up only at start and reload.
+    public var interval: Duration?
+    /// `max_tokens`: tokens asked for in each warmup request.
+    public var maxTokens = 1
+
+    /// Every setting at its documented default.
+    public init() {}
+}
+
+/// `spark_bridge.log_level`, with swift-log's level names.
+public enum LogLevel: String, Sendable, Equatable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}

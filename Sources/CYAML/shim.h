@@ -1,0 +1,2 @@
+// libyaml's parser/event API, for the BridgeConfig YAML reader.
+#include <yaml.h>

@@ -1,0 +1,36 @@
+import BridgeConfig
+import Foundation
+import Testing
+
+@Suite("The shipped etc/spark-bridge/config.yaml")
+struct DefaultConfigFileTests {
+    /// etc/spark-bridge/config.yaml in this checkout.
+    static let path = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("etc/spark-bridge/config.yaml").path
+
+    @Test("the default config loads with zero warnings, its settings are the documented defaults")
+    func defaultConfigLoads() throws {
+        let loaded = try ConfigLoader.load(path: Self.path, environment: [:])
+        #expect(loaded.warnings.isEmpty, "\(loaded.warnings)")
+        let config = loaded.configuration
+        var expected = BridgeSettings()
+        expected.defaultModel = "claude-sonnet-*"
+        expected.dropParams = true
+        #expect(config.settings == expected)
+        #expect(config.masterKey == nil)
+        #expect(config.backends.map(\.name) == ["192.168.1.50:8888"])
+        #expect(config.backends.first?.models == ["Qwen/Qwen3-Coder-30B-A3B-Instruct"])
+    }
+
+    @Test("the default config maps Claude Code's model names onto the LAN vLLM")
+    func defaultConfigAliases() throws {
+        let aliases = try ConfigLoader.load(path: Self.path, environment: [:]).configuration.aliases
+        #expect(aliases.resolve("claude-sonnet-4-20250514")?.alias == "claude-sonnet-*")
+        #expect(aliases.resolve("claude-3-5-haiku-20241022")?.alias == "claude-*haiku*")
+        #expect(aliases.resolve("claude-opus-4-1-20250805")?.alias == "claude-opus-*")
+        let other = try #require(aliases.resolve("gpt-4o"))
+        #expect(other.match == .defaultModel && other.alias == "claude-sonnet-*")
+        #expect(other.deployments.first?.apiBase.absoluteString == "http://192.168.1.50:8888/v1")
+    }
+}
