@@ -23,7 +23,9 @@ public struct ContextLengthOverflow: Sendable, Equatable {
         guard let maximum = Self.number(after: "maximum context length is ", in: message) else { return nil }
         maximumContextLength = maximum
         if let requested = Self.number(after: "you requested ", in: message) {
-            if let prompt = Self.number(after: "(", in: message), message.contains("in the messages, ") && message.contains("in the completion") {
+            let splitsPromptAndCompletion = (message.contains("in the messages, ") && message.contains("in the completion"))
+                || message.contains("in your prompt")
+            if let prompt = Self.number(after: "(", in: message), splitsPromptAndCompletion {
                 promptTokens = prompt
                 requestedTokens = requested
             } else if message.contains("tokens in the messages") {
