@@ -11,12 +11,18 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "BridgeCore", targets: ["BridgeCore"]),
+        .library(name: "BridgeUpstream", targets: ["BridgeUpstream"]),
     ],
     targets: [
         // JSON value, parser and writer: order-preserving, numbers kept as written.
         .target(name: "BridgeJSON", swiftSettings: strictSettings),
         // Anthropic Messages <-> OpenAI Chat Completions translation. Pure: no I/O.
         .target(name: "BridgeCore", dependencies: ["BridgeJSON"], swiftSettings: strictSettings),
+        // Non-variadic C wrappers over libcurl (Swift cannot call variadic C). Its module map links curl.
+        .target(name: "CCurl"),
+        // Upstream HTTP transport: libcurl's multi interface driven by one dedicated thread.
+        .target(name: "BridgeUpstream", dependencies: ["CCurl"], swiftSettings: strictSettings),
+        .testTarget(name: "BridgeUpstreamTests", dependencies: ["BridgeUpstream"], swiftSettings: strictSettings),
         .testTarget(name: "BridgeJSONTests", dependencies: ["BridgeJSON"], swiftSettings: strictSettings),
         .testTarget(
             name: "BridgeCoreTests",
