@@ -101,7 +101,8 @@ final class Transfer: @unchecked Sendable {
         lastByteAt = monotonicNanoseconds()
         if headDelivered { return }  // trailers after a chunked body: not delivered
         var line = Substring(decoding: bytes, as: UTF8.self)
-        while let last = line.last, last == "\r" || last == "\n" { line.removeLast() }
+        // `isNewline`, not `== "\r"`: Swift treats "\r\n" as a single Character.
+        while let last = line.last, last.isNewline { line.removeLast() }
         if line.isEmpty {
             // End of a header block. Interim responses (100 Continue, 103 Early Hints) are followed by the
             // real one: forget them.
