@@ -13,7 +13,7 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## Runs every test: unit tests of the translation core and the JSON layer.
+## Runs every test: the translation core, the JSON layer, and the upstream transport against local sockets.
 test:
 	@scripts/ensure-deps.sh test
 	$(SWIFT) build --build-tests
