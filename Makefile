@@ -13,7 +13,7 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## Runs every test: unit tests of the translation core, the JSON layer and the configuration layer.
+## Runs every test: the translation core, the JSON and configuration layers, and the upstream transport against local sockets.
 test:
 	@scripts/ensure-deps.sh test
 	$(SWIFT) build --build-tests

@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "BridgeCore", targets: ["BridgeCore"]),
         .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
+        .library(name: "BridgeUpstream", targets: ["BridgeUpstream"]),
     ],
     targets: [
         // JSON value, parser and writer: order-preserving, numbers kept as written.
@@ -22,6 +23,11 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // YAML -> typed, validated configuration snapshot; LiteLLM model_list compatible.
         .target(name: "BridgeConfig", dependencies: ["CYAML"], swiftSettings: strictSettings),
+        // Non-variadic C wrappers over libcurl (Swift cannot call variadic C). Its module map links curl.
+        .target(name: "CCurl"),
+        // Upstream HTTP transport: libcurl's multi interface driven by one dedicated thread.
+        .target(name: "BridgeUpstream", dependencies: ["CCurl"], swiftSettings: strictSettings),
+        .testTarget(name: "BridgeUpstreamTests", dependencies: ["BridgeUpstream"], swiftSettings: strictSettings),
         .testTarget(name: "BridgeJSONTests", dependencies: ["BridgeJSON"], swiftSettings: strictSettings),
         .testTarget(
             name: "BridgeCoreTests",

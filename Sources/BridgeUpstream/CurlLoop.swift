@@ -1,0 +1,366 @@
+import CCurl
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `curl_global_init` runs exactly once per process: Swift initialises globals lazily under `swift_once`.
+private let curlGlobalInitResult: CURLcode = ccurl_global_init_all()
+
+/// Owns the `CURLM` and the thread that drives it.
+///
+/// Thread safety (why `@unchecked Sendable` is sound):
+/// - `multi`, `transfers` and every easy handle are used only on the curl thread, with one exception:
+///   `curl_multi_wakeup`, which libcurl documents as callable from any thread. It is only ever called while
+///   holding `inbox`'s lock and only while `inbox.stopped` is false; the curl thread sets `stopped` under
+///   that same lock before `curl_multi_cleanup`, so a wakeup can never touch a freed multi handle.
+/// - Other threads communicate only through `inbox` (a `Mutex`) and the `Atomic` counters.
+/// - `thread` is guarded by `joinState` (a `Mutex`).
+final class CurlLoop: @unchecked Sendable {
+    enum Command {
+        case start(Transfer)
+        case resume(Transfer)
+        case cancel(Transfer)
+    }
+
+    struct Inbox {
+        var commands: [Command] = []
+        var shutdownRequested = false
+        var stopped = false
+    }
+
+    struct JoinState {
+        var thread: pthread_t?
+        var joined = false
+    }
+
+    let configuration: UpstreamTransport.Configuration
+    let connectionsOpened = Atomic<Int>(0)
+    let requestsInFlight = Atomic<Int>(0)
+
+    private let multi: UnsafeMutableRawPointer
+    private let inbox = Mutex(Inbox())
+    private let joinState = Mutex(JoinState())
+    /// Curl thread only: active transfers by easy handle.
+    private var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
+
+    init(configuration: UpstreamTransport.Configuration) {
+        precondition(curlGlobalInitResult == CURLE_OK, "curl_global_init failed: \(curlGlobalInitResult)")
+        guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed (out of memory)") }
+        self.multi = multi
+        self.configuration = configuration
+        // Idle connections kept for reuse after their transfer ends (the keep-alive pool).
+        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.maxIdleConnections)
+        // 0 = no per-host cap: never queue a request inside libcurl waiting for a connection slot.
+        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
+    }
+
+    /// Starts the curl thread. Called once, right after `init`.
+    func startThread() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { context in
+            let loop = Unmanaged<CurlLoop>.fromOpaque(context!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, context)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        joinState.withLock { $0.thread = thread }
+    }
+
+    // MARK: Any thread
+
+    /// Queues a command and wakes the curl thread. Returns false after shutdown was requested.
+    @discardableResult
+    func submit(_ command: Command) -> Bool {
+        inbox.withLock { inbox in
+            guard !inbox.shutdownRequested else { return false }
+            inbox.commands.append(command)
+            curl_multi_wakeup(multi)
+            return true
+        }
+    }
+
+    func start(_ request: UpstreamRequest, sink: any UpstreamSink) -> UpstreamHandle {
+        let transfer = Transfer(request: request, sink: sink)
+        requestsInFlight.add(1, ordering: .relaxed)
+        if !submit(.start(transfer)) {
+            // The transport is shut down: there is no curl thread any more to call the sink on.
+            requestsInFlight.subtract(1, ordering: .relaxed)
+            transfer.isCompleted.store(true, ordering: .releasing)
+            transfer.sink = nil
+            sink.completed(.failure(.cancelled))
+        }
+        return UpstreamHandle(transfer: transfer, loop: self)
+    }
+
+    func shutdown() {
+        inbox.withLock { inbox in
+            guard !inbox.shutdownRequested else { return }
+            inbox.shutdownRequested = true
+            if !inbox.stopped { curl_multi_wakeup(multi) }
+        }
+        joinState.withLock { state in
+            guard !state.joined, let thread = state.thread else { return }
+            // Called from a sink on the curl thread: the loop exits once the callback returns; joining
+            // ourselves would deadlock, so detach instead.
+            if pthread_equal(thread, pthread_self()) != 0 {
+                pthread_detach(thread)
+            } else {
+                pthread_join(thread, nil)
+            }
+            state.joined = true
+        }
+    }
+
+    // MARK: Curl thread
+
+    private func run() {
+        setThreadName(configuration.threadName)
+        while true {
+            let (commands, shuttingDown) = inbox.withLock { inbox in
+                let commands = inbox.commands
+                inbox.commands = []
+                return (commands, inbox.shutdownRequested)
+            }
+            for command in commands {
+                switch command {
+                case .start(let transfer):
+                    if shuttingDown {
+                        complete(transfer, .failure(.cancelled))
+                    } else {
+                        begin(transfer)
+                    }
+                case .resume(let transfer):
+                    resume(transfer)
+                case .cancel(let transfer):
+                    if transfer.easy != nil { finish(transfer, .failure(.cancelled)) }
+                }
+            }
+            if shuttingDown { break }
+
+            var running: Int32 = 0
+            _ = curl_multi_perform(multi, &running)
+            drainCompletions()
+            let timeoutMs = expireTimers()
+            _ = curl_multi_poll(multi, nil, 0, timeoutMs, nil)
+        }
+        for transfer in Array(transfers.values) {
+            finish(transfer, .failure(.cancelled))
+        }
+        // After `stopped` is set no thread calls `curl_multi_wakeup`, so the multi handle can go. Its cleanup
+        // also closes the idle connections in the keep-alive pool.
+        inbox.withLock { $0.stopped = true }
+        curl_multi_cleanup(multi)
+    }
+
+    /// Configures the easy handle and adds it to the multi handle.
+    private func begin(_ transfer: Transfer) {
+        guard let easy = curl_easy_init() else {
+            complete(transfer, .failure(.transport(code: Int(CURLE_OUT_OF_MEMORY.rawValue),
+                                                   message: "curl_easy_init failed")))
+            return
+        }
+        transfer.easy = easy
+        let code = configure(easy, for: transfer)
+        if code != CURLE_OK {
+            finish(transfer, .failure(Self.error(for: code, transfer: transfer)), added: false)
+            return
+        }
+        let added = curl_multi_add_handle(multi, easy)
+        if added != CURLM_OK {
+            let message = String(cString: curl_multi_strerror(added))
+            finish(transfer, .failure(.transport(code: Int(added.rawValue), message: message)), added: false)
+            return
+        }
+        transfers[easy] = transfer
+    }
+
+    private func configure(_ easy: UnsafeMutableRawPointer, for transfer: Transfer) -> CURLcode {
+        let request = transfer.request
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        var code = CURLE_OK
+        func set(_ option: CURLoption, _ value: Int) {
+            if code == CURLE_OK { code = ccurl_easy_setopt_long(easy, option, value) }
+        }
+        func set(_ option: CURLoption, _ value: String) {
+            if code == CURLE_OK { code = ccurl_easy_setopt_string(easy, option, value) }
+        }
+        func set(_ option: CURLoption, pointer: UnsafeMutableRawPointer?) {
+            if code == CURLE_OK { code = ccurl_easy_setopt_pointer(easy, option, pointer) }
+        }
+
+        set(CURLOPT_URL, request.url)
+        set(CURLOPT_PROTOCOLS_STR, "http,https")
+        set(CURLOPT_NOSIGNAL, 1)  // several threads: libcurl must never use signals
+        set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(transfer.errorBuffer))
+
+        // Connection behaviour and keep-alive.
+        set(CURLOPT_CONNECTTIMEOUT_MS, request.timeouts.connect?.millisecondsForCurl ?? Int(Int32.max))
+        set(CURLOPT_TCP_NODELAY, 1)
+        set(CURLOPT_TCP_KEEPALIVE, 1)
+        set(CURLOPT_TCP_KEEPIDLE, configuration.tcpKeepAliveIdleSeconds)
+        set(CURLOPT_TCP_KEEPINTVL, configuration.tcpKeepAliveIntervalSeconds)
+        set(CURLOPT_MAXAGE_CONN, configuration.maxIdleConnectionAgeSeconds)
+
+        // Callbacks. The context is unretained: `transfers` keeps the transfer alive while the easy exists.
+        if code == CURLE_OK {
+            code = ccurl_easy_setopt_write_function(easy) { buffer, size, count, context in
+                let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                return transfer.bodyBytes(UnsafeRawBufferPointer(start: buffer, count: size * count))
+            }
+        }
+        set(CURLOPT_WRITEDATA, pointer: context)
+        if code == CURLE_OK {
+            code = ccurl_easy_setopt_header_function(easy) { buffer, size, count, context in
+                let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                transfer.headerLine(UnsafeRawBufferPointer(start: buffer, count: size * count))
+                return size * count
+            }
+        }
+        set(CURLOPT_HEADERDATA, pointer: context)
+        if code == CURLE_OK {
+            code = ccurl_easy_setopt_prereq_function(easy) { context, _, _, _, _ in
+                Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue().prerequest()
+                return ccurl_prereqfunc_ok
+            }
+        }
+        set(CURLOPT_PREREQDATA, pointer: context)
+
+        // Method and body. The body is copied once into memory the transfer owns until cleanup, and handed
+        // to libcurl without a second copy (CURLOPT_POSTFIELDS keeps the pointer; libcurl rewinds it itself
+        // if it must resend on a fresh connection).
+        let method = request.method.uppercased()
+        let hasBody = !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(method)
+        if hasBody {
+            let body = UnsafeMutableRawBufferPointer.allocate(byteCount: max(request.body.count, 1), alignment: 1)
+            request.body.withUnsafeBytes { body.copyMemory(from: $0) }
+            transfer.body = body
+            transfer.request.body = []  // the copy above is the only one kept
+            if code == CURLE_OK {
+                code = ccurl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+            }
+            set(CURLOPT_POSTFIELDS, pointer: body.baseAddress)
+            if method != "POST" { set(CURLOPT_CUSTOMREQUEST, method) }
+        } else if method == "HEAD" {
+            set(CURLOPT_NOBODY, 1)
+        } else if method == "GET" {
+            set(CURLOPT_HTTPGET, 1)
+        } else {
+            set(CURLOPT_CUSTOMREQUEST, method)
+        }
+
+        // Headers. "Expect:" (empty) stops libcurl adding "Expect: 100-continue" to large bodies.
+        var list: UnsafeMutablePointer<curl_slist>?
+        var sawExpect = false
+        for (name, value) in request.headers {
+            if name.lowercased() == "expect" { sawExpect = true }
+            // "Name;" is libcurl's spelling of a header with an empty value ("Name:" would remove it).
+            list = curl_slist_append(list, value.isEmpty ? "\(name);" : "\(name): \(value)")
+        }
+        if !sawExpect { list = curl_slist_append(list, "Expect:") }
+        transfer.headerList = list
+        if code == CURLE_OK { code = ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list) }
+        return code
+    }
+
+    private func resume(_ transfer: Transfer) {
+        transfer.resumeQueued.store(false, ordering: .sequentiallyConsistent)
+        guard let easy = transfer.easy, transfer.paused else { return }
+        transfer.paused = false
+        // The idle clock restarts: time spent paused was the consumer's, not upstream's.
+        transfer.lastByteAt = monotonicNanoseconds()
+        // libcurl may call the write callback (re-delivering the refused bytes) before this returns.
+        let code = curl_easy_pause(easy, ccurl_pause_cont)
+        if code != CURLE_OK {
+            finish(transfer, .failure(Self.error(for: code, transfer: transfer)))
+        }
+    }
+
+    private func drainCompletions() {
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(multi, &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let code = message.pointee.data.result  // read before remove_handle invalidates `message`
+            guard let transfer = transfers[easy] else { continue }
+            if code == CURLE_OK {
+                transfer.deliverHead()
+                finish(transfer, .success(()))
+            } else {
+                finish(transfer, .failure(Self.error(for: code, transfer: transfer)))
+            }
+        }
+    }
+
+    /// Ends transfers whose first-byte or idle deadline has passed; returns the poll timeout (ms) until the
+    /// next deadline.
+    private func expireTimers() -> Int32 {
+        let idlePollMs: Int32 = 60_000
+        guard !transfers.isEmpty else { return idlePollMs }
+        let now = monotonicNanoseconds()
+        var nearest: UInt64?
+        var expired: [(Transfer, UpstreamError)] = []
+        for transfer in transfers.values {
+            guard let (deadline, error) = transfer.deadline() else { continue }
+            if deadline <= now {
+                expired.append((transfer, error))
+            } else {
+                nearest = min(nearest ?? .max, deadline)
+            }
+        }
+        for (transfer, error) in expired {
+            finish(transfer, .failure(error))
+        }
+        guard let nearest else { return idlePollMs }
+        let ms = (nearest - now + 999_999) / 1_000_000
+        return Int32(min(ms, UInt64(idlePollMs)))
+    }
+
+    /// Removes the transfer from libcurl (closing its connection if the response was not complete), frees its
+    /// curl resources, and delivers `completed`.
+    private func finish(_ transfer: Transfer, _ result: Result<Void, UpstreamError>, added: Bool = true) {
+        guard let easy = transfer.easy else { return }
+        if added {
+            _ = curl_multi_remove_handle(multi, easy)
+            transfers[easy] = nil
+        }
+        var connects = 0
+        if ccurl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK {
+            connectionsOpened.add(connects, ordering: .relaxed)
+        }
+        transfer.releaseCurlResources()
+        complete(transfer, result)
+    }
+
+    /// Marks the transfer completed and calls the sink. The only place `completed` is called on the curl
+    /// thread; `transfer.sink` is cleared so it can never run twice.
+    private func complete(_ transfer: Transfer, _ result: Result<Void, UpstreamError>) {
+        guard let sink = transfer.sink else { return }
+        transfer.sink = nil
+        transfer.isCompleted.store(true, ordering: .releasing)
+        requestsInFlight.subtract(1, ordering: .relaxed)
+        sink.completed(result)
+    }
+
+    static func error(for code: CURLcode, transfer: Transfer) -> UpstreamError {
+        switch code {
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            let detail = transfer.errorDetail
+            return .connectFailed(detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+        case CURLE_OPERATION_TIMEDOUT:
+            // The only libcurl timeout this transport sets is CURLOPT_CONNECTTIMEOUT_MS; first-byte and idle
+            // limits are enforced by `expireTimers`, so a libcurl timeout is always a connect timeout.
+            return .connectTimeout
+        default:
+            return .transport(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
+        }
+    }
+}
+
+private func setThreadName(_ name: String) {
+    ccurl_set_current_thread_name(name)
+}

@@ -1,0 +1,198 @@
+import CCurl
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// State of one upstream request.
+///
+/// Thread safety (why `@unchecked Sendable` is sound): a `Transfer` is created on the caller's thread,
+/// handed to the curl thread through the transport's mutex-protected inbox (the mutex orders the hand-off),
+/// and from then on every `var` below — the easy handle, buffers, head parsing state, timers, the sink — is
+/// read and written only on the curl thread (in command processing, libcurl callbacks, which libcurl runs
+/// on the thread calling `curl_multi_perform`/`curl_easy_pause`, and completion). Other threads only hold
+/// the reference (inside an `UpstreamHandle` or an inbox command) and touch only the `Atomic` flags.
+final class Transfer: @unchecked Sendable {
+    // MARK: Shared with other threads (atomics only)
+
+    /// Set on the curl thread just before `completed` is delivered; read by `UpstreamHandle`.
+    let isCompleted = Atomic<Bool>(false)
+    /// A resume command is queued and not yet processed (coalesces repeated `resume()` calls).
+    let resumeQueued = Atomic<Bool>(false)
+    /// A cancel command is queued (makes `cancel()` idempotent without flooding the queue).
+    let cancelQueued = Atomic<Bool>(false)
+
+    // MARK: Curl-thread only
+
+    var request: UpstreamRequest
+    var sink: (any UpstreamSink)?
+    var easy: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var body: UnsafeMutableRawBufferPointer?
+    let errorBuffer: UnsafeMutablePointer<CChar>
+
+    var status = 0
+    var headers: [(String, String)] = []
+    var headDelivered = false
+    /// The sink returned `.pause` and no resume has been processed since.
+    var paused = false
+    /// Monotonic ns when libcurl began sending the request on a connection (prereq callback).
+    var requestStartedAt: UInt64?
+    /// Monotonic ns of the last byte from upstream (header or body); nil before the first byte.
+    var lastByteAt: UInt64?
+    let firstByteLimit: UInt64?
+    let idleLimit: UInt64?
+
+    init(request: UpstreamRequest, sink: any UpstreamSink) {
+        self.request = request
+        self.sink = sink
+        self.firstByteLimit = request.timeouts.firstByte.map(\.nanosecondsClamped)
+        self.idleLimit = request.timeouts.idle.map(\.nanosecondsClamped)
+        self.errorBuffer = .allocate(capacity: Int(ccurl_error_size))
+        self.errorBuffer.initialize(repeating: 0, count: Int(ccurl_error_size))
+    }
+
+    deinit {
+        // Normally released by `releaseCurlResources()` on the curl thread; this covers transfers that
+        // never reached it (rejected after shutdown).
+        errorBuffer.deallocate()
+        body?.deallocate()
+    }
+
+    /// Frees everything libcurl references. Curl thread only, after `curl_multi_remove_handle`.
+    func releaseCurlResources() {
+        if let easy { curl_easy_cleanup(easy) }
+        easy = nil
+        if let headerList { curl_slist_free_all(headerList) }
+        headerList = nil
+        body?.deallocate()
+        body = nil
+    }
+
+    /// The next deadline of this transfer and the error it produces, if any.
+    func deadline() -> (at: UInt64, error: UpstreamError)? {
+        if let lastByteAt {
+            // Streaming: only the idle limit applies, and never while the sink holds the transfer paused.
+            guard !paused, let idleLimit else { return nil }
+            return (lastByteAt &+ idleLimit, .idleTimeout)
+        }
+        if let requestStartedAt, let firstByteLimit {
+            return (requestStartedAt &+ firstByteLimit, .firstByteTimeout)
+        }
+        return nil
+    }
+
+    var errorDetail: String {
+        String(cString: errorBuffer)
+    }
+
+    // MARK: libcurl callbacks (curl thread)
+
+    func prerequest() {
+        requestStartedAt = monotonicNanoseconds()
+        lastByteAt = nil
+    }
+
+    /// CURLOPT_HEADERFUNCTION: one complete header line per call, including its CRLF.
+    func headerLine(_ bytes: UnsafeRawBufferPointer) {
+        lastByteAt = monotonicNanoseconds()
+        if headDelivered { return }  // trailers after a chunked body: not delivered
+        var line = Substring(decoding: bytes, as: UTF8.self)
+        // `isNewline`, not `== "\r"`: Swift treats "\r\n" as a single Character.
+        while let last = line.last, last.isNewline { line.removeLast() }
+        if line.isEmpty {
+            // End of a header block. Interim responses (100 Continue, 103 Early Hints) are followed by the
+            // real one: forget them.
+            if status >= 100 && status < 200 && status != 101 {
+                status = 0
+                headers = []
+            } else {
+                deliverHead()
+            }
+            return
+        }
+        if line.hasPrefix("HTTP/") {
+            status = line.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+            headers = []
+            return
+        }
+        if let first = line.first, first == " " || first == "\t", !headers.isEmpty {
+            // Obsolete line folding: continuation of the previous header's value.
+            headers[headers.count - 1].1 += " " + line.trimmingHTTPWhitespace()
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        headers.append((
+            String(line[..<colon].trimmingHTTPWhitespace()),
+            String(line[line.index(after: colon)...].trimmingHTTPWhitespace())
+        ))
+    }
+
+    /// CURLOPT_WRITEFUNCTION. Returns what libcurl expects: the byte count, or CURL_WRITEFUNC_PAUSE.
+    func bodyBytes(_ bytes: UnsafeRawBufferPointer) -> Int {
+        lastByteAt = monotonicNanoseconds()
+        if bytes.isEmpty { return 0 }
+        if !headDelivered { deliverHead() }
+        guard let sink else { return bytes.count }
+        switch sink.receivedBody(bytes) {
+        case .continue:
+            return bytes.count
+        case .pause:
+            paused = true
+            return Int(ccurl_writefunc_pause)
+        }
+    }
+
+    /// Delivers the head once. Also used when a transfer completes (or body arrives) without a header block
+    /// having been seen, with the status libcurl recorded.
+    func deliverHead() {
+        guard !headDelivered else { return }
+        headDelivered = true
+        if status == 0, let easy {
+            var code = 0
+            _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
+            status = code
+        }
+        let headers = self.headers
+        self.headers = []
+        sink?.receivedHead(status: status, headers: headers)
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingHTTPWhitespace() -> Substring {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
+        return s
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped to [0, UInt64.max].
+    var nanosecondsClamped: UInt64 {
+        let (seconds, attoseconds) = components
+        if seconds < 0 { return 0 }
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return .max }
+        let (sum, overflow2) = whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000))
+        return overflow2 ? .max : sum
+    }
+
+    /// Whole milliseconds (rounded up so a tiny positive limit is not "no limit"), clamped to `Int` for libcurl.
+    var millisecondsForCurl: Int {
+        let ns = nanosecondsClamped
+        let ms = ns / 1_000_000 + (ns % 1_000_000 == 0 ? 0 : 1)
+        return Int(min(ms, UInt64(Int32.max)))
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
