@@ -13,6 +13,13 @@ let package = Package(
         .library(name: "BridgeCore", targets: ["BridgeCore"]),
         .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
         .library(name: "BridgeUpstream", targets: ["BridgeUpstream"]),
+        .library(name: "BridgeServer", targets: ["BridgeServer"]),
+        .executable(name: "spark-bridge", targets: ["spark-bridge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // JSON value, parser and writer: order-preserving, numbers kept as written.
@@ -28,6 +35,28 @@ let package = Package(
         // Upstream HTTP transport: libcurl's multi interface driven by one dedicated thread.
         .target(name: "BridgeUpstream", dependencies: ["CCurl"], swiftSettings: strictSettings),
         .testTarget(name: "BridgeUpstreamTests", dependencies: ["BridgeUpstream"], swiftSettings: strictSettings),
+        // The daemon: NIO HTTP front end, routing, streaming relay over BridgeUpstream.
+        .target(
+            name: "BridgeServer",
+            dependencies: [
+                "BridgeCore", "BridgeJSON", "BridgeConfig", "BridgeUpstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "spark-bridge",
+            dependencies: [
+                "BridgeServer", "BridgeConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "BridgeJSONTests", dependencies: ["BridgeJSON"], swiftSettings: strictSettings),
         .testTarget(
             name: "BridgeCoreTests",

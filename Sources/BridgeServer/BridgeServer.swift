@@ -1,0 +1,62 @@
+import BridgeConfig
+import BridgeUpstream
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The HTTP side of the daemon: listens on the configured addresses and serves the bridge.
+public final class BridgeServer: Sendable {
+    public let context: BridgeContext
+    private let group: MultiThreadedEventLoopGroup
+    private let channels: [any Channel]
+
+    private init(context: BridgeContext, group: MultiThreadedEventLoopGroup, channels: [any Channel]) {
+        self.context = context
+        self.group = group
+        self.channels = channels
+    }
+
+    /// Binds every listen address and starts serving. Throws when an address cannot be bound.
+    public static func start(context: BridgeContext, listen: [ListenAddress], threads: Int = System.coreCount) throws -> BridgeServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 128 * 1024))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(HTTPConnectionHandler(bridge: context))
+                }
+            }
+        var channels: [any Channel] = []
+        do {
+            for address in listen {
+                channels.append(try bootstrap.bind(host: address.host, port: address.port).wait())
+            }
+        } catch {
+            for channel in channels { try? channel.close().wait() }
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        return BridgeServer(context: context, group: group, channels: channels)
+    }
+
+    /// The addresses actually bound (with the ports the system chose for port 0).
+    public var boundAddresses: [String] {
+        channels.compactMap { channel in
+            guard let address = channel.localAddress, let port = address.port else { return nil }
+            let host = address.ipAddress ?? "?"
+            return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
+    }
+
+    /// Stops listening and closes every connection.
+    public func shutdown() {
+        for channel in channels { try? channel.close().wait() }
+        try? group.syncShutdownGracefully()
+        context.transport.shutdown()
+    }
+}

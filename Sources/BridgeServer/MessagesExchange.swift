@@ -1,0 +1,304 @@
+import BridgeConfig
+import BridgeCore
+import BridgeJSON
+import BridgeUpstream
+import Foundation
+import Logging
+import NIOCore
+
+/// One `/v1/messages` or `/v1/messages/count_tokens` request: validate, resolve the alias, translate,
+/// call the backend, and translate its answer back — relayed event by event when streaming.
+final class MessagesExchange: UpstreamConsumer, ActiveExchange {
+    private enum Phase {
+        case preparing
+        /// Waiting for the backend's status.
+        case awaitingHead
+        /// Streaming a 200 answer to the client.
+        case streaming(SSEDecoder, StreamTranslator)
+        /// Collecting a whole answer (or an error body) with this status.
+        case collecting(status: Int, body: [UInt8])
+        case done
+    }
+
+    /// Largest whole answer or error body read from a backend.
+    static let maximumCollectedBytes = 64 << 20
+
+    private let bridge: BridgeContext
+    private let configuration: BridgeConfiguration
+    private let writer: ResponseWriter
+    private let record: RequestRecord
+    private let channel: any Channel
+    private let endpoint: AnthropicRequest.Endpoint
+    private var phase = Phase.preparing
+    private var call: UpstreamCall?
+    private var deployment: Deployment?
+    private var translated: TranslatedRequest?
+    private var retriedWithSmallerMaxTokens = false
+
+    init(bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel, endpoint: AnthropicRequest.Endpoint) {
+        self.bridge = bridge
+        self.configuration = configuration
+        self.writer = writer
+        self.record = record
+        self.channel = channel
+        self.endpoint = endpoint
+    }
+
+    func start(body: [UInt8]) {
+        do throws(AnthropicError) {
+            let json: JSONValue
+            do {
+                json = try JSONParser.parse(body)
+            } catch {
+                throw AnthropicError(.invalidRequest, "The request body is not valid JSON: \(error)")
+            }
+            let request = try AnthropicRequest(json: json, endpoint: endpoint)
+            record.clientModel = request.model
+            guard let resolved = configuration.aliases.resolve(request.model),
+                  let deployment = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments)
+            else {
+                throw AnthropicError(.notFound, configuration.aliases.unknownModelMessage(request.model))
+            }
+            record.alias = resolved.alias
+            record.backendModel = deployment.model
+            record.backend = deployment.backendName
+            self.deployment = deployment
+            let options = RequestTranslationOptions(rescuesQwenMarkup: configuration.settings.rescueQwenXML, fallbackMessageID: "msg_" + record.requestID.dropFirst(4))
+            let translated = try RequestTranslator.translate(request, options: options) { (_: String) throws(AnthropicError) in deployment.model }
+            for warning in translated.warnings {
+                bridge.logger.warning("\(record.requestID): \(warning)", metadata: ["REQUEST_ID": "\(record.requestID)"])
+            }
+            self.translated = translated
+            send()
+        } catch {
+            finish(with: error)
+        }
+    }
+
+    private func send() {
+        guard let deployment, let translated else { return }
+        let streams = endpoint == .messages && translated.body["stream"] == true
+        var headers: [(String, String)] = [("content-type", "application/json"), ("accept", streams ? "text/event-stream" : "application/json")]
+        if let key = deployment.apiKey?.value, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
+        let url: String
+        let body: [UInt8]
+        switch endpoint {
+        case .messages:
+            url = BackendURL.chatCompletions(deployment.apiBase)
+            body = JSONValue.object(translated.body).jsonBytes
+        case .countTokens:
+            url = BackendURL.tokenize(deployment.apiBase)
+            body = translated.tokenizeBody.jsonBytes
+        }
+        let timeouts = configuration.settings.timeouts
+        let request = UpstreamRequest(
+            method: "POST", url: url, headers: headers, body: body,
+            timeouts: UpstreamTimeouts(connect: timeouts.connect, firstByte: deployment.timeout ?? timeouts.firstByte, idle: timeouts.idle)
+        )
+        phase = .awaitingHead
+        call = UpstreamCall.start(request, on: bridge.transport, channel: channel, consumer: self)
+    }
+
+    // MARK: UpstreamConsumer
+
+    func upstreamHead(status: Int, headers: [(String, String)]) {
+        guard case .awaitingHead = phase, let translated else { return }
+        if status == 200, endpoint == .messages, translated.body["stream"] == true {
+            writer.head(status: 200, headers: [
+                ("content-type", "text/event-stream; charset=utf-8"),
+                ("cache-control", "no-cache"),
+            ])
+            phase = .streaming(SSEDecoder(), StreamTranslator(context: translated.context))
+        } else {
+            phase = .collecting(status: status, body: [])
+        }
+    }
+
+    func upstreamBody(_ bytes: [UInt8]) {
+        switch phase {
+        case .streaming(var decoder, var translator):
+            var output: [UInt8] = []
+            do {
+                for payload in try decoder.feed(bytes) {
+                    write(translator.consume(UpstreamStreamItem(data: payload)), into: &output)
+                }
+            } catch {
+                write(translator.abort(with: AnthropicError(.api, "The backend sent an oversized stream line")), into: &output)
+            }
+            phase = .streaming(decoder, translator)
+            writer.body(output)
+            writer.flush()
+            if translator.isFinished { endStream(translator) }
+        case .collecting(let status, var body):
+            if body.count + bytes.count > Self.maximumCollectedBytes {
+                call?.cancel()
+                finish(with: AnthropicError(.api, "The backend's answer exceeds \(Self.maximumCollectedBytes) bytes"))
+                return
+            }
+            body.append(contentsOf: bytes)
+            phase = .collecting(status: status, body: body)
+        default:
+            break
+        }
+    }
+
+    func upstreamCompleted(_ result: Result<Void, UpstreamError>) {
+        switch (phase, result) {
+        case (.done, _):
+            return
+        case (_, .failure(.cancelled)):
+            phase = .done
+            writer.abandon()
+        case (.streaming(var decoder, var translator), .success):
+            var output: [UInt8] = []
+            if let last = decoder.finish() { write(translator.consume(UpstreamStreamItem(data: last)), into: &output) }
+            write(translator.endOfStream(), into: &output)
+            writer.body(output)
+            endStream(translator)
+        case (.streaming(_, var translator), .failure(let error)):
+            var output: [UInt8] = []
+            write(translator.abort(with: UpstreamErrorMapper.unreachable(error.description)), into: &output)
+            writer.body(output)
+            record.note = "upstream: \(error)"
+            endStream(translator)
+        case (.collecting(let status, let body), .success):
+            complete(status: status, body: body)
+        case (_, .failure(let error)):
+            record.note = "upstream: \(error)"
+            if endpoint == .countTokens {
+                respondWithEstimate(reason: "the backend could not be reached: \(error)")
+            } else {
+                finish(with: UpstreamErrorMapper.unreachable(error.description))
+            }
+        case (_, .success):
+            finish(with: AnthropicError(.api, "The backend closed the connection without an answer"))
+        }
+    }
+
+    // MARK: ActiveExchange
+
+    func clientClosed() {
+        call?.cancel()
+        if case .done = phase { return }
+        phase = .done
+        record.note = "client disconnected"
+        writer.abandon()
+    }
+
+    func writabilityChanged() {
+        call?.writabilityChanged()
+    }
+
+    // MARK: Private
+
+    private func write(_ events: [AnthropicStreamEvent], into output: inout [UInt8]) {
+        for event in events {
+            if case .contentBlockDelta = event { record.markFirstToken() }
+            event.writeSSE(into: &output)
+        }
+    }
+
+    private func endStream(_ translator: StreamTranslator) {
+        phase = .done
+        record.usage = translator.finalUsage
+        if translator.failed, record.note == nil { record.note = "stream ended with an error event" }
+        writer.end()
+    }
+
+    private func complete(status: Int, body: [UInt8]) {
+        guard let translated else { return }
+        guard status == 200 else {
+            if endpoint == .countTokens {
+                respondWithEstimate(reason: "the backend answered HTTP \(status) to /tokenize")
+                return
+            }
+            let error = UpstreamErrorMapper.map(status: status, body: body, context: translated.context)
+            if retryWithSmallerMaxTokens(status: status, body: body) { return }
+            record.note = "backend HTTP \(status)"
+            finish(with: error)
+            return
+        }
+        switch endpoint {
+        case .countTokens:
+            guard let count = (try? JSONParser.parse(body))?["count"]?.intValue else {
+                respondWithEstimate(reason: "the backend's /tokenize answer has no count")
+                return
+            }
+            phase = .done
+            record.usage = AnthropicUsage(inputTokens: count)
+            writer.respondJSON(["input_tokens": .int(count)])
+        case .messages:
+            do throws(AnthropicError) {
+                let json: JSONValue
+                do { json = try JSONParser.parse(body) } catch { throw AnthropicError(.api, "The backend's answer is not valid JSON") }
+                let message = try ResponseTranslator.translate(json, context: translated.context)
+                record.usage = message.usage
+                record.markFirstToken()
+                phase = .done
+                writer.respondJSON(message.json)
+            } catch {
+                finish(with: error)
+            }
+        }
+    }
+
+    /// vLLM refuses `prompt + max_tokens > max_model_len` (Claude Code asks for 32000): when the prompt
+    /// itself fits, ask again once with the `max_tokens` that fits.
+    private func retryWithSmallerMaxTokens(status: Int, body: [UInt8]) -> Bool {
+        guard endpoint == .messages, status == 400, !retriedWithSmallerMaxTokens, configuration.settings.retryOnContextOverflow,
+              let message = UpstreamErrorMapper.errorMessage(in: body),
+              let overflow = ContextLengthOverflow(message: message),
+              let fit = overflow.maxTokensThatFit, fit >= 1,
+              var translated, let asked = translated.body["max_tokens"]?.intValue, fit < asked
+        else { return false }
+        retriedWithSmallerMaxTokens = true
+        translated.body["max_tokens"] = .int(fit)
+        self.translated = translated
+        record.note = "max_tokens lowered from \(asked) to \(fit) to fit the context"
+        bridge.logger.notice("\(record.requestID): max_tokens \(asked) does not fit next to the prompt; retrying with \(fit)", metadata: ["REQUEST_ID": "\(record.requestID)"])
+        send()
+        return true
+    }
+
+    /// count_tokens when the backend cannot tokenize: an estimate (4 bytes a token), labelled as such
+    /// in the `x-spark-bridge-token-count: estimate` header and the log.
+    private func respondWithEstimate(reason: String) {
+        guard let translated else { return }
+        let bytes = translated.tokenizeBody.jsonBytes.count
+        let estimate = max(1, bytes / 4)
+        phase = .done
+        record.note = "token count estimated: \(reason)"
+        bridge.logger.warning("\(record.requestID): count_tokens estimated (\(reason))", metadata: ["REQUEST_ID": "\(record.requestID)"])
+        writer.respondJSON(["input_tokens": .int(estimate)], extraHeaders: [("x-spark-bridge-token-count", "estimate")])
+    }
+
+    private func finish(with error: AnthropicError) {
+        if case .done = phase { return }
+        phase = .done
+        if writer.hasStarted {
+            writer.end()
+        } else {
+            writer.respond(error: error)
+        }
+    }
+}
+
+/// Backend endpoint URLs from a deployment's `api_base` (which ends in `/v1` for vLLM).
+enum BackendURL {
+    static func chatCompletions(_ apiBase: URL) -> String {
+        trimmed(apiBase) + "/chat/completions"
+    }
+
+    /// vLLM serves `/tokenize` beside `/v1`, not under it.
+    static func tokenize(_ apiBase: URL) -> String {
+        var base = trimmed(apiBase)
+        if base.hasSuffix("/v1") { base.removeLast(3) }
+        return base + "/tokenize"
+    }
+
+    private static func trimmed(_ url: URL) -> String {
+        var text = url.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+}

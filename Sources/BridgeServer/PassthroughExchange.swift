@@ -1,0 +1,107 @@
+import BridgeConfig
+import BridgeJSON
+import BridgeUpstream
+import Foundation
+import NIOCore
+
+/// `POST /v1/chat/completions` for OpenAI clients: the model name goes through the same aliases, and
+/// the backend's answer is relayed byte for byte (streams chunk by chunk, with backpressure).
+final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
+    private let bridge: BridgeContext
+    private let configuration: BridgeConfiguration
+    private let writer: ResponseWriter
+    private let record: RequestRecord
+    private let channel: any Channel
+    private var call: UpstreamCall?
+    private var finished = false
+
+    init(bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel) {
+        self.bridge = bridge
+        self.configuration = configuration
+        self.writer = writer
+        self.record = record
+        self.channel = channel
+    }
+
+    func start(body: [UInt8]) {
+        guard case .object(var object)? = try? JSONParser.parse(body) else {
+            fail(status: 400, message: "The request body is not a JSON object", type: "invalid_request_error")
+            return
+        }
+        guard let model = object["model"]?.stringValue else {
+            fail(status: 400, message: "model: Field required", type: "invalid_request_error")
+            return
+        }
+        record.clientModel = model
+        let deployment: Deployment
+        if let resolved = configuration.aliases.resolve(model), let picked = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments) {
+            record.alias = resolved.alias
+            deployment = picked
+        } else if let direct = configuration.aliases.allAliases.flatMap(\.deployments).first(where: { $0.model == model }) {
+            deployment = direct
+        } else {
+            fail(status: 404, message: configuration.aliases.unknownModelMessage(model), type: "invalid_request_error", code: "model_not_found")
+            return
+        }
+        record.backendModel = deployment.model
+        record.backend = deployment.backendName
+        object["model"] = .string(deployment.model)
+        var headers: [(String, String)] = [("content-type", "application/json")]
+        if let key = deployment.apiKey?.value, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
+        let timeouts = configuration.settings.timeouts
+        let request = UpstreamRequest(
+            method: "POST", url: BackendURL.chatCompletions(deployment.apiBase), headers: headers, body: JSONValue.object(object).jsonBytes,
+            timeouts: UpstreamTimeouts(connect: timeouts.connect, firstByte: deployment.timeout ?? timeouts.firstByte, idle: timeouts.idle)
+        )
+        call = UpstreamCall.start(request, on: bridge.transport, channel: channel, consumer: self)
+    }
+
+    func upstreamHead(status: Int, headers: [(String, String)]) {
+        let relayed = headers.filter { ["content-type", "cache-control"].contains($0.0.lowercased()) }
+        writer.head(status: status, headers: relayed)
+        if status != 200 { record.note = "backend HTTP \(status)" }
+    }
+
+    func upstreamBody(_ bytes: [UInt8]) {
+        record.markFirstToken()
+        writer.body(bytes)
+        writer.flush()
+    }
+
+    func upstreamCompleted(_ result: Result<Void, UpstreamError>) {
+        guard !finished else { return }
+        finished = true
+        switch result {
+        case .success:
+            writer.end()
+        case .failure(.cancelled):
+            writer.abandon()
+        case .failure(let error):
+            record.note = "upstream: \(error)"
+            if writer.hasStarted {
+                // Mid-body there is no way to signal an error in OpenAI's stream: close the connection.
+                writer.abandon()
+                channel.close(promise: nil)
+            } else {
+                writer.respondJSON(status: 503, OpenAIError.body(message: "The backend is unavailable: \(error)", type: "server_error"))
+            }
+        }
+    }
+
+    func clientClosed() {
+        call?.cancel()
+        guard !finished else { return }
+        finished = true
+        record.note = "client disconnected"
+        writer.abandon()
+    }
+
+    func writabilityChanged() {
+        call?.writabilityChanged()
+    }
+
+    private func fail(status: Int, message: String, type: String, code: String? = nil) {
+        finished = true
+        writer.respondJSON(status: status, OpenAIError.body(message: message, type: type, code: code))
+    }
+}

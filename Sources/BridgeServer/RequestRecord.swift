@@ -1,0 +1,69 @@
+import BridgeCore
+import Logging
+import NIOCore
+
+/// What the completion log line says about one request. Filled in as the request goes; logged once
+/// when its response ends. Never holds prompt text or keys.
+final class RequestRecord {
+    let requestID: String
+    let method: String
+    let path: String
+    let started = NIODeadline.now()
+    var alias: String?
+    var clientModel: String?
+    var backendModel: String?
+    var backend: String?
+    var firstTokenAt: NIODeadline?
+    var usage: AnthropicUsage?
+    var note: String?
+
+    init(requestID: String, method: String, path: String) {
+        self.requestID = requestID
+        self.method = method
+        self.path = path
+    }
+
+    func markFirstToken() {
+        if firstTokenAt == nil { firstTokenAt = .now() }
+    }
+
+    /// One line at completion: request id, alias → backend model, status, time to first token,
+    /// duration, tokens in and out, as text and as structured metadata.
+    func log(status: Int?, to logger: Logger) {
+        let duration = Self.milliseconds(NIODeadline.now() - started)
+        var metadata: Logger.Metadata = [
+            "REQUEST_ID": "\(requestID)",
+            "STATUS": "\(status ?? 0)",
+            "DURATION_MS": "\(duration)",
+        ]
+        var text = "\(requestID) \(method) \(path)"
+        if let clientModel {
+            let target = [backendModel, backend].compactMap { $0 }.joined(separator: " @ ")
+            text += " \(clientModel)"
+            if let alias, alias != clientModel { text += " (alias \(alias))" }
+            if !target.isEmpty { text += " -> \(target)" }
+            metadata["ALIAS"] = "\(alias ?? clientModel)"
+        }
+        if let backendModel { metadata["BACKEND_MODEL"] = "\(backendModel)" }
+        if let backend { metadata["BACKEND"] = "\(backend)" }
+        text += " status=\(status ?? 0)"
+        if let firstTokenAt {
+            let ttft = Self.milliseconds(firstTokenAt - started)
+            text += " ttft_ms=\(ttft)"
+            metadata["TTFT_MS"] = "\(ttft)"
+        }
+        text += " duration_ms=\(duration)"
+        if let usage {
+            let input = usage.inputTokens + usage.cacheReadInputTokens
+            text += " tokens_in=\(input) tokens_out=\(usage.outputTokens)"
+            metadata["INPUT_TOKENS"] = "\(input)"
+            metadata["OUTPUT_TOKENS"] = "\(usage.outputTokens)"
+        }
+        if let note { text += " (\(note))" }
+        logger.info("\(text)", metadata: metadata)
+    }
+
+    static func milliseconds(_ amount: TimeAmount) -> Int {
+        Int(amount.nanoseconds / 1_000_000)
+    }
+}
