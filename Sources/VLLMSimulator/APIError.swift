@@ -6,6 +6,7 @@ public struct APIError: Error, Sendable, Equatable {
     public var status: Int
     /// vLLM's error type name, e.g. `BadRequestError`.
     public var type: String
+    /// The human-readable message.
     public var message: String
     /// `null` or the offending parameter's name.
     public var param: JSONValue

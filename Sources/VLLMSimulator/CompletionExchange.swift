@@ -32,6 +32,7 @@ final class CompletionExchange {
     private let created: Int
     private let model: String
     private let recordID: Int
+    private let version: HTTPVersion
     private let keepAlive: Bool
     private let dropAfterChunks: Int?
     private let start: NIODeadline
@@ -53,6 +54,7 @@ final class CompletionExchange {
         generation: Generation,
         directive: SimDirective?,
         recordID: Int,
+        version: HTTPVersion,
         keepAlive: Bool,
         extraDelayMilliseconds: Int,
         onFinished: @escaping () -> Void
@@ -64,6 +66,7 @@ final class CompletionExchange {
         self.model = model
         self.generation = generation
         self.recordID = recordID
+        self.version = version
         self.keepAlive = keepAlive
         self.onFinished = onFinished
         id = Identifiers.completionID()
@@ -213,7 +216,7 @@ final class CompletionExchange {
         let state = state
         let written = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
         written.whenSuccess { state.update(recordID) { $0.completed = true } }
-        if !keepAlive {
+        if !keepAlive || version.minor == 0 {
             let context = context
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
@@ -239,14 +242,17 @@ final class CompletionExchange {
             )
         }
         HTTPResponder.respond(
-            context: context, state: state, recordID: recordID, status: status,
+            context: context, state: state, recordID: recordID, version: version, status: status,
             contentType: "application/json", body: body, keepAlive: keepAlive
         )
         onFinished()
     }
 
     private func writeHead(status: HTTPResponseStatus, contentType: String, contentLength: Int?) {
-        let head = HTTPResponder.head(status: status, contentType: contentType, contentLength: contentLength, keepAlive: keepAlive)
+        let head = HTTPResponder.head(
+            version: version, status: status, contentType: contentType, contentLength: contentLength,
+            keepAlive: keepAlive && version.minor > 0
+        )
         state.update(recordID) { $0.status = Int(status.code) }
         context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
     }

@@ -5,7 +5,9 @@ import NIOHTTP1
 /// `content-length`, `content-type`.
 enum HTTPResponder {
     /// A response head; no `content-length` means a chunked (streamed) body.
-    static func head(status: HTTPResponseStatus, contentType: String?, contentLength: Int?, keepAlive: Bool) -> HTTPResponseHead {
+    static func head(
+        version: HTTPVersion, status: HTTPResponseStatus, contentType: String?, contentLength: Int?, keepAlive: Bool
+    ) -> HTTPResponseHead {
         var headers = HTTPHeaders()
         headers.reserveCapacity(5)
         headers.add(name: "date", value: HTTPDate.now())
@@ -13,7 +15,8 @@ enum HTTPResponder {
         if let contentLength { headers.add(name: "content-length", value: String(contentLength)) }
         if let contentType { headers.add(name: "content-type", value: contentType) }
         if !keepAlive { headers.add(name: "connection", value: "close") }
-        return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        // HTTP/1.0 clients get HTTP/1.0 (no chunking: a stream then ends by closing the connection).
+        return HTTPResponseHead(version: version.minor == 0 ? .http1_0 : .http1_1, status: status, headers: headers)
     }
 
     /// Writes a complete response, logs its status and completion, and closes the connection unless it
@@ -22,12 +25,13 @@ enum HTTPResponder {
         context: ChannelHandlerContext,
         state: SimulatorState,
         recordID: Int?,
+        version: HTTPVersion,
         status: HTTPResponseStatus,
         contentType: String?,
         body: [UInt8],
         keepAlive: Bool
     ) {
-        let head = head(status: status, contentType: contentType, contentLength: body.count, keepAlive: keepAlive)
+        let head = head(version: version, status: status, contentType: contentType, contentLength: body.count, keepAlive: keepAlive)
         context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
         if !body.isEmpty {
             context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)

@@ -4,6 +4,7 @@ import BridgeJSON
 public struct RecordedRequest: Sendable, Equatable {
     /// Sequence number, from 1, in order of arrival.
     public var id: Int
+    /// The HTTP method, e.g. `POST`.
     public var method: String
     /// The path, query string included.
     public var path: String
@@ -20,6 +21,7 @@ public struct RecordedRequest: Sendable, Equatable {
     /// Whether the client closed the connection before the response was complete.
     public var aborted: Bool
 
+    /// Member-wise equality (headers compared in order).
     public static func == (lhs: RecordedRequest, rhs: RecordedRequest) -> Bool {
         lhs.id == rhs.id && lhs.method == rhs.method && lhs.path == rhs.path
             && lhs.headers.elementsEqual(rhs.headers, by: { $0.name == $1.name && $0.value == $1.value })

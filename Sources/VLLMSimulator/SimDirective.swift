@@ -2,21 +2,29 @@ import BridgeJSON
 
 /// One scripted tool call: the name and the arguments object, emitted qwen3_coder style.
 public struct ScriptedToolCall: Sendable, Equatable {
+    /// The function name.
     public var name: String
+    /// The arguments; each member becomes one streamed parameter fragment, in order.
     public var arguments: JSONObject
 }
 
 /// An HTTP error to answer with instead of generating.
 public struct ScriptedError: Sendable, Equatable {
+    /// The HTTP status (also the body's `code`).
     public var status: Int
+    /// The error message.
     public var message: String
+    /// The error type; `nil` uses vLLM's name for the status.
     public var type: String?
+    /// The `param` member.
     public var param: JSONValue
 }
 
 /// Text scripted either as one string (split by ``AnswerTokenizer``) or as explicit token pieces.
 public enum ScriptedText: Sendable, Equatable {
+    /// Text split into tokens by ``AnswerTokenizer``.
     case text(String)
+    /// Exact tokens, one chunk each.
     case pieces([String])
 
     /// The tokens to stream.
@@ -39,18 +47,31 @@ public enum ScriptedText: Sendable, Equatable {
 /// `on_tool_result` (a directive, or an array of them, used instead when tool results follow the
 /// user message: the n-th array element after the n-th assistant turn, the last one repeating).
 public struct SimDirective: Sendable, Equatable {
+    /// `text`: the answer's content.
     public var text: ScriptedText?
+    /// `reasoning`: reasoning streamed before the content.
     public var reasoning: ScriptedText?
+    /// `raw_content`: more content, after `text`, for raw `<tool_call>`/`<think>` rescue tests.
     public var rawContent: ScriptedText?
+    /// `tool_calls`: parsed calls (qwen3_coder style) when the request has tools, else raw XML content.
     public var toolCalls: [ScriptedToolCall]?
+    /// `finish`: replaces the `finish_reason`.
     public var finish: String?
+    /// `error`: answer with this HTTP error instead of generating.
     public var error: ScriptedError?
+    /// `midstream_error`: the message of an error event sent after the scripted chunks.
     public var midstreamError: String?
+    /// `drop_after_chunks`: close the connection after this many `data:` events.
     public var dropAfterChunks: Int?
+    /// `no_finish`: never send a `finish_reason`.
     public var noFinish: Bool = false
+    /// `prompt_tokens`: replaces the estimated prompt size (usage and context checks).
     public var promptTokens: Int?
+    /// `cached_tokens`: reported as `prompt_tokens_details.cached_tokens`.
     public var cachedTokens: Int?
+    /// `tokens_per_second`: replaces the server's rate for this request.
     public var tokensPerSecond: Double?
+    /// `ttft_ms`: replaces the server's time to first token for this request.
     public var ttftMilliseconds: Int?
 
     /// Whether the directive scripts any output itself (else the default answer is generated).

@@ -20,7 +20,7 @@ public struct SimulatorConfiguration: Sendable {
     public var coldStartMilliseconds: Int
     /// Whether `GET /health` starts out answering 200 (`false`: 503 until `POST /sim/health`).
     public var startHealthy: Bool
-    /// How many requests `GET /sim/requests` keeps; the oldest are forgotten first.
+    /// How many requests `GET /sim/requests` keeps (bodies included); the oldest are forgotten first.
     public var recordLimit: Int
 
     /// The model vLLM serves in spark-bridge's reference deployment.
@@ -38,7 +38,7 @@ public struct SimulatorConfiguration: Sendable {
         ttftMilliseconds: Int = 0,
         coldStartMilliseconds: Int = 0,
         startHealthy: Bool = true,
-        recordLimit: Int = 10_000
+        recordLimit: Int = 1_000
     ) {
         self.host = host
         self.port = port

@@ -71,7 +71,7 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         )
         func send(_ status: HTTPResponseStatus, _ contentType: String?, _ bytes: [UInt8]) {
             HTTPResponder.respond(
-                context: context, state: state, recordID: recordID, status: status,
+                context: context, state: state, recordID: recordID, version: head.version, status: status,
                 contentType: contentType, body: bytes, keepAlive: keepAlive
             )
         }
@@ -92,7 +92,7 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             sendJSON(.ok, ModelList.body(models: configuration.models, created: state.startedAt, maxModelLen: configuration.maxModelLen))
         case (.POST, "/v1/chat/completions"):
             guard let recordID else { return }
-            startCompletion(context: context, body: body, recordID: recordID, keepAlive: keepAlive, sendError: sendError)
+            startCompletion(context: context, head: head, body: body, recordID: recordID, sendError: sendError)
         case (.POST, "/tokenize"):
             do throws(APIError) {
                 let json = try Self.parseBody(body)
@@ -122,9 +122,9 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     /// delivering the simulated generation.
     private func startCompletion(
         context: ChannelHandlerContext,
+        head: HTTPRequestHead,
         body: [UInt8],
         recordID: Int,
-        keepAlive: Bool,
         sendError: (APIError) -> Void
     ) {
         let configuration = state.configuration
@@ -157,7 +157,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         let coldStart = state.takeColdStart() ? configuration.coldStartMilliseconds : 0
         let exchange = CompletionExchange(
             context: context, state: state, request: request, model: model, generation: generation,
-            directive: directive, recordID: recordID, keepAlive: keepAlive, extraDelayMilliseconds: coldStart,
+            directive: directive, recordID: recordID, version: head.version, keepAlive: head.isKeepAlive,
+            extraDelayMilliseconds: coldStart,
             onFinished: { [weak self] in self?.exchange = nil }
         )
         self.exchange = exchange

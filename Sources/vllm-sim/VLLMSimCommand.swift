@@ -20,7 +20,7 @@ struct VLLMSimCommand: AsyncParsableCommand {
     @Option(help: "Generation speed; 0 = as fast as possible.") var tokensPerSecond: Double = 0
     @Option(name: .customLong("ttft-ms"), help: "Time to first token, ms.") var ttftMilliseconds = 0
     @Option(name: .customLong("cold-start-ms"), help: "Extra delay on the first completion only, ms.") var coldStartMilliseconds = 0
-    @Option(help: "How many requests GET /sim/requests keeps.") var recordLimit = 10_000
+    @Option(help: "How many requests GET /sim/requests keeps.") var recordLimit = 1_000
     @Flag(help: "Start with GET /health answering 503.") var unhealthy = false
 
     func run() async throws {

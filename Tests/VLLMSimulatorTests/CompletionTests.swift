@@ -105,6 +105,39 @@ struct CompletionTests {
         }
     }
 
+    @Test("stream_options.continuous_usage_stats puts running usage on every chunk")
+    func continuousUsage() async throws {
+        try await withSimulator { server in
+            let response = try await RawHTTPClient.post(
+                port: server.port, path: "/v1/chat/completions",
+                json: chatRequest(
+                    directive: ["text": ["A", "B"], "prompt_tokens": 7], stream: true,
+                    extra: ["stream_options": ["include_usage": true, "continuous_usage_stats": true]]
+                )
+            )
+            let events = response.events
+            #expect(events.count == 6)
+            #expect(events[0].hasSuffix(#""finish_reason":null}],"usage":{"prompt_tokens":7,"total_tokens":7,"completion_tokens":0}}"#))
+            #expect(events[2].hasSuffix(#""token_ids":null}],"usage":{"prompt_tokens":7,"total_tokens":9,"completion_tokens":2}}"#))
+            #expect(events[3].contains(#""finish_reason":"stop""#))
+            #expect(events[3].hasSuffix(#""usage":{"prompt_tokens":7,"total_tokens":10,"completion_tokens":3}}"#))
+            #expect(events[4].contains(#""choices":[],"usage""#))
+        }
+    }
+
+    @Test("include_reasoning false hides reasoning but still counts its tokens")
+    func hiddenReasoning() async throws {
+        try await withSimulator { server in
+            let whole = try await RawHTTPClient.post(
+                port: server.port, path: "/v1/chat/completions",
+                json: chatRequest(directive: ["reasoning": ["a", "b"], "text": ["c"]], extra: ["include_reasoning": false])
+            ).json()
+            #expect(whole["choices"]?.arrayValue?.first?["message"]?["reasoning"] == .null)
+            #expect(whole["choices"]?.arrayValue?.first?["message"]?["content"] == "c")
+            #expect(whole["usage"]?["completion_tokens"] == 5)  // a, b, </think>, c, EOS
+        }
+    }
+
     @Test("finish override and no_finish")
     func finishOverrides() async throws {
         try await withSimulator { server in

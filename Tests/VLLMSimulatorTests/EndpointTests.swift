@@ -144,6 +144,19 @@ struct EndpointTests {
         }
     }
 
+    @Test("an HTTP/1.0 client gets an unchunked stream that ends when the connection closes")
+    func http10Stream() async throws {
+        try await withSimulator { server in
+            let body = chatRequest(directive: ["text": "one two"], stream: true).jsonString
+            let request = "POST /v1/chat/completions HTTP/1.0\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
+            let bytes = try await RawHTTPClient.exchange(port: server.port, request: Array(request.utf8))
+            let response = try RawHTTPClient.parse(bytes)
+            #expect(String(decoding: bytes.prefix(15), as: UTF8.self) == "HTTP/1.0 200 OK")
+            #expect(response.header("transfer-encoding") == nil)
+            #expect(response.events.last == "[DONE]")
+        }
+    }
+
     @Test("keep-alive: pipelined requests on one connection are all answered")
     func keepAlive() async throws {
         try await withSimulator { server in
