@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "BridgeUpstream", targets: ["BridgeUpstream"]),
         .library(name: "BridgeServer", targets: ["BridgeServer"]),
         .executable(name: "spark-bridge", targets: ["spark-bridge"]),
+        .library(name: "VLLMSimulator", targets: ["VLLMSimulator"]),
+        .executable(name: "vllm-sim", targets: ["vllm-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -54,6 +56,36 @@ let package = Package(
                 "BridgeServer", "BridgeConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // vLLM OpenAI-server simulator: scripted answers, token pacing, request recording. Test backend.
+        .target(
+            name: "VLLMSimulator",
+            dependencies: [
+                "BridgeJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "vllm-sim",
+            dependencies: [
+                "VLLMSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VLLMSimulatorTests",
+            dependencies: [
+                "VLLMSimulator",
+                "BridgeJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,0 +1,80 @@
+import Foundation
+
+/// The mutable state all connections share: health, the cold-start flag and the request log.
+final class SimulatorState: Sendable {
+    let configuration: SimulatorConfiguration
+    /// When the server started, seconds since 1970 (`created` of `/v1/models`).
+    let startedAt: Int
+
+    private struct Mutable: Sendable {
+        var healthy: Bool
+        var coldStartPending: Bool
+        var requests: [RecordedRequest] = []
+        /// `id` of `requests[0]`.
+        var firstID = 1
+        var nextID = 1
+    }
+
+    private let state: Locked<Mutable>
+
+    init(configuration: SimulatorConfiguration) {
+        self.configuration = configuration
+        startedAt = HTTPDate.unixSeconds()
+        state = Locked(Mutable(healthy: configuration.startHealthy, coldStartPending: configuration.coldStartMilliseconds > 0))
+    }
+
+    var isHealthy: Bool {
+        get { state.withLock { $0.healthy } }
+        set { state.withLock { $0.healthy = newValue } }
+    }
+
+    /// `true` exactly once: for the first completion request while a cold start is configured.
+    func takeColdStart() -> Bool {
+        state.withLock { state in
+            defer { state.coldStartPending = false }
+            return state.coldStartPending
+        }
+    }
+
+    /// Logs a request and returns its id.
+    func record(method: String, path: String, headers: [(name: String, value: String)], body: [UInt8]) -> Int {
+        let limit = configuration.recordLimit
+        let receivedAt = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
+        return state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            if state.requests.isEmpty { state.firstID = id }
+            state.requests.append(RecordedRequest(
+                id: id, method: method, path: path, headers: headers, body: body,
+                receivedAt: receivedAt, status: nil, completed: false, aborted: false
+            ))
+            // Trim in batches so that appending stays amortised O(1).
+            if state.requests.count > limit + limit / 4 {
+                let excess = state.requests.count - limit
+                state.requests.removeFirst(excess)
+                state.firstID += excess
+            }
+            return id
+        }
+    }
+
+    /// Updates a logged request, if it is still in the log.
+    func update(_ id: Int, _ change: @Sendable (inout RecordedRequest) -> Void) {
+        state.withLock { state in
+            let index = id - state.firstID
+            guard index >= 0, index < state.requests.count, state.requests[index].id == id else { return }
+            change(&state.requests[index])
+        }
+    }
+
+    /// Every logged request, oldest first.
+    var recordedRequests: [RecordedRequest] { state.withLock { $0.requests } }
+
+    /// Forgets every logged request.
+    func resetRecord() {
+        state.withLock { state in
+            state.requests.removeAll()
+            state.firstID = state.nextID
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import VLLMSimulator
+
+/// `vllm-sim`: a vLLM OpenAI-server simulator for integration tests and benchmarks.
+@main
+struct VLLMSimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vllm-sim",
+        abstract: "Simulates vLLM's OpenAI-compatible server (Qwen3 + qwen3_coder parsers) without a GPU."
+    )
+
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind; 0 picks a free one.") var port = 0
+    @Option(name: .customLong("model"), help: "Served model name (repeatable).") var models: [String] = []
+    @Option(help: "Context window, reported and enforced.") var maxModelLen = 32768
+    @Option(help: "reasoning | reasoning_content | both") var reasoningField: ReasoningFieldMode = .reasoning
+    @Option(help: "new ({\"error\":{…}}) | old (flat object)") var errorFormat: ErrorFormat = .new
+    @Option(help: "Generation speed; 0 = as fast as possible.") var tokensPerSecond: Double = 0
+    @Option(name: .customLong("ttft-ms"), help: "Time to first token, ms.") var ttftMilliseconds = 0
+    @Option(name: .customLong("cold-start-ms"), help: "Extra delay on the first completion only, ms.") var coldStartMilliseconds = 0
+    @Option(help: "How many requests GET /sim/requests keeps.") var recordLimit = 1_000
+    @Flag(help: "Start with GET /health answering 503.") var unhealthy = false
+
+    func run() async throws {
+        for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_IGN) }
+        let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
+        for source in sources {
+            source.setEventHandler { Foundation.exit(0) }
+            source.resume()
+        }
+        let server = try await SimulatorServer.start(configuration: SimulatorConfiguration(
+            host: host, port: port, models: models, maxModelLen: maxModelLen,
+            reasoningField: reasoningField, errorFormat: errorFormat, tokensPerSecond: tokensPerSecond,
+            ttftMilliseconds: ttftMilliseconds, coldStartMilliseconds: coldStartMilliseconds,
+            startHealthy: !unhealthy, recordLimit: recordLimit
+        ))
+        FileHandle.standardOutput.write(Data("vllm-sim listening on \(server.baseURL)\n".utf8))
+        try await server.waitUntilClosed()
+        withExtendedLifetime(sources) {}
+    }
+}
+
+extension ReasoningFieldMode: ExpressibleByArgument {}
+extension ErrorFormat: ExpressibleByArgument {}
