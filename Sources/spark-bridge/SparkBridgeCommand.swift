@@ -31,11 +31,8 @@ struct SparkBridgeCommand: ParsableCommand {
     var check = false
 
     mutating func run() throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        let underSupervisor = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+        LoggingSystem.bootstrap { _ in ConsoleLogHandler(level: .info, timestamps: !underSupervisor) }
         let logger = Logger(label: "spark-bridge")
         let loaded: LoadedConfiguration
         do {

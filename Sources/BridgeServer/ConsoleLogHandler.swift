@@ -1,0 +1,32 @@
+import Foundation
+import Logging
+
+/// Plain leveled text on standard error: `LEVEL message`, one line per record. Structured metadata
+/// (REQUEST_ID, STATUS…) is already in the message text of the lines that carry it, so it is not
+/// repeated; the journald handler is where the fields go as fields.
+public struct ConsoleLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let timestamps: Bool
+
+    /// `timestamps` off when a supervisor (systemd) stamps lines itself.
+    public init(level: Logger.Level, timestamps: Bool) {
+        logLevel = level
+        self.timestamps = timestamps
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = ""
+        if timestamps {
+            line += Date().formatted(.iso8601) + " "
+        }
+        line += event.level.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
+        line += event.message.description + "\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
