@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // JSON value, parser and writer: order-preserving, numbers kept as written.
@@ -37,16 +39,20 @@ let package = Package(
         // Upstream HTTP transport: libcurl's multi interface driven by one dedicated thread.
         .target(name: "BridgeUpstream", dependencies: ["CCurl"], swiftSettings: strictSettings),
         .testTarget(name: "BridgeUpstreamTests", dependencies: ["BridgeUpstream"], swiftSettings: strictSettings),
+        // libsystemd: sd_notify, sd_journal_sendv, socket activation; Debian package libsystemd-dev.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The daemon: NIO HTTP front end, routing, streaming relay over BridgeUpstream.
         .target(
             name: "BridgeServer",
             dependencies: [
-                "BridgeCore", "BridgeJSON", "BridgeConfig", "BridgeUpstream",
+                "BridgeCore", "BridgeJSON", "BridgeConfig", "BridgeUpstream", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),

@@ -11,13 +11,23 @@ import NIOConcurrencyHelpers
 public final class BridgeContext: Sendable {
     private let snapshot: NIOLockedValueBox<BridgeConfiguration>
     private let roundRobin = NIOLockedValueBox<[String: Int]>([:])
+    private let drainingFlag = NIOLockedValueBox(false)
     public let transport: UpstreamTransport
     public let logger: Logger
+    public let metrics: BridgeMetrics
+    public let tracker = RequestTracker()
 
-    public init(configuration: BridgeConfiguration, transport: UpstreamTransport, logger: Logger) {
+    public init(configuration: BridgeConfiguration, transport: UpstreamTransport, logger: Logger, metrics: BridgeMetrics = BridgeMetrics()) {
         snapshot = NIOLockedValueBox(configuration)
         self.transport = transport
         self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// While draining, new API requests get 529 `overloaded_error` with `x-should-retry: true`.
+    public var isDraining: Bool {
+        get { drainingFlag.withLockedValue { $0 } }
+        set { drainingFlag.withLockedValue { $0 = newValue } }
     }
 
     /// The configuration new requests use.

@@ -17,8 +17,11 @@ public final class BridgeServer: Sendable {
         self.channels = channels
     }
 
-    /// Binds every listen address and starts serving. Throws when an address cannot be bound.
-    public static func start(context: BridgeContext, listen: [ListenAddress], threads: Int = System.coreCount) throws -> BridgeServer {
+    /// Starts serving: on the listening sockets systemd passed (socket activation), or else by binding
+    /// every listen address. Throws when an address cannot be bound.
+    public static func start(
+        context: BridgeContext, listen: [ListenAddress], activatedSockets: [Int32] = [], threads: Int = System.coreCount
+    ) throws -> BridgeServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -33,8 +36,14 @@ public final class BridgeServer: Sendable {
             }
         var channels: [any Channel] = []
         do {
-            for address in listen {
-                channels.append(try bootstrap.bind(host: address.host, port: address.port).wait())
+            if activatedSockets.isEmpty {
+                for address in listen {
+                    channels.append(try bootstrap.bind(host: address.host, port: address.port).wait())
+                }
+            } else {
+                for socket in activatedSockets {
+                    channels.append(try bootstrap.withBoundSocket(socket).wait())
+                }
             }
         } catch {
             for channel in channels { try? channel.close().wait() }
@@ -43,6 +52,9 @@ public final class BridgeServer: Sendable {
         }
         return BridgeServer(context: context, group: group, channels: channels)
     }
+
+    /// An event loop of the server, for periodic work that must stop if the loops hang (watchdog).
+    public var eventLoop: any EventLoop { group.next() }
 
     /// The addresses actually bound (with the ports the system chose for port 0).
     public var boundAddresses: [String] {
@@ -53,9 +65,14 @@ public final class BridgeServer: Sendable {
         }
     }
 
-    /// Stops listening and closes every connection.
-    public func shutdown() {
+    /// Stops accepting connections; requests in flight go on.
+    public func stopAccepting() {
         for channel in channels { try? channel.close().wait() }
+    }
+
+    /// Closes every connection and stops the event loops and the upstream transport.
+    public func shutdown() {
+        stopAccepting()
         try? group.syncShutdownGracefully()
         context.transport.shutdown()
     }

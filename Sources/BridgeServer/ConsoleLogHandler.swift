@@ -1,3 +1,4 @@
+import BridgeConfig
 import Foundation
 import Logging
 
@@ -28,5 +29,12 @@ public struct ConsoleLogHandler: LogHandler {
         line += event.level.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
         line += event.message.description + "\n"
         FileHandle.standardError.write(Data(line.utf8))
+    }
+}
+
+extension BridgeConfig.LogLevel {
+    /// The swift-log level of the same name.
+    public var swiftLogLevel: Logger.Level {
+        Logger.Level(rawValue: rawValue) ?? .info
     }
 }

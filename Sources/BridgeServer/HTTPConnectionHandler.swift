@@ -9,6 +9,9 @@ import NIOHTTP1
 protocol ActiveExchange: AnyObject {
     func clientClosed()
     func writabilityChanged()
+    /// Ends the exchange now (drain timeout, shutdown deadline): a stream gets an `error` event, a
+    /// request still waiting gets 529 `overloaded_error`.
+    func cut(reason: String)
 }
 
 /// One client connection: reads requests (bodies up to the configured limit), routes them, and keeps
@@ -63,15 +66,31 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    private func track(_ exchange: some ActiveExchange, record: RequestRecord, context: ChannelHandlerContext) {
+        active = exchange
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(exchange as any ActiveExchange, eventLoop: loop)
+        bridge.tracker.begin(record.requestID, cutter: RequestTracker.Cutter(eventLoop: loop) {
+            bound.value.cut(reason: "the bridge is shutting down or draining")
+        })
+        bridge.metrics.recordInFlight(requests: bridge.tracker.requestsInFlight, streams: bridge.tracker.streamsInFlight)
+    }
+
     private func dispatch(_ head: HTTPRequestHead, body: [UInt8], context: ChannelHandlerContext) {
         let configuration = bridge.configuration
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         let record = RequestRecord(requestID: RequestID.make(), method: head.method.rawValue, path: path)
         let logger = bridge.logger
+        let tracker = bridge.tracker
+        let metrics = bridge.metrics
         let writer = ResponseWriter(context: context, keepAlive: head.isKeepAlive && !bodyTooLarge, requestID: record.requestID) { [weak self] in
             self?.active = nil
         }
-        writer.onLog = { status in record.log(status: status, to: logger) }
+        writer.onLog = { status in
+            tracker.end(record.requestID)
+            metrics.recordInFlight(requests: tracker.requestsInFlight, streams: tracker.streamsInFlight)
+            record.log(status: status, to: logger, metrics: metrics)
+        }
 
         if bodyTooLarge {
             writer.respond(error: AnthropicError(.requestTooLarge, "Request exceeds the maximum allowed number of bytes (\(configuration.settings.maxBodyBytes))."))
@@ -89,7 +108,15 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             return
         }
 
+        let servesModel = head.method == .POST && ["/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions"].contains(path)
+        if servesModel, bridge.isDraining {
+            writer.respond(error: AnthropicError(.overloaded, "The bridge is draining and takes no new requests; retry shortly."), extraHeaders: [("x-should-retry", "true")])
+            return
+        }
+
         switch (head.method, path) {
+        case (.GET, "/metrics"):
+            writer.respond(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: bridge.metrics.exposition())
         case (.GET, "/"), (.HEAD, "/"):
             writer.respond(status: 200, contentType: "text/plain; charset=utf-8", body: head.method == .HEAD ? [] : Array("spark-bridge is running\n".utf8))
         case (.GET, "/health"), (.HEAD, "/health"):
@@ -98,17 +125,17 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             writer.respondJSON(StatusEndpoints.models(configuration, anthropicClient: !head.headers["anthropic-version"].isEmpty))
         case (.POST, "/v1/messages"):
             let exchange = MessagesExchange(bridge: bridge, configuration: configuration, writer: writer, record: record, channel: context.channel, endpoint: .messages)
-            active = exchange
+            track(exchange, record: record, context: context)
             exchange.start(body: body)
         case (.POST, "/v1/messages/count_tokens"):
             let exchange = MessagesExchange(bridge: bridge, configuration: configuration, writer: writer, record: record, channel: context.channel, endpoint: .countTokens)
-            active = exchange
+            track(exchange, record: record, context: context)
             exchange.start(body: body)
         case (.POST, "/v1/chat/completions"):
             let exchange = PassthroughExchange(bridge: bridge, configuration: configuration, writer: writer, record: record, channel: context.channel)
-            active = exchange
+            track(exchange, record: record, context: context)
             exchange.start(body: body)
-        case (_, "/"), (_, "/health"), (_, "/v1/models"), (_, "/v1/messages"), (_, "/v1/messages/count_tokens"), (_, "/v1/chat/completions"):
+        case (_, "/"), (_, "/health"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/messages"), (_, "/v1/messages/count_tokens"), (_, "/v1/chat/completions"):
             writer.respondJSON(status: 405, AnthropicError(.invalidRequest, "Method \(head.method.rawValue) is not allowed on \(path)").body(requestID: record.requestID), extraHeaders: [])
         default:
             writer.respond(error: AnthropicError(.notFound, "Not found: \(head.method.rawValue) \(path)"))

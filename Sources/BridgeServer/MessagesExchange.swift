@@ -109,6 +109,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 ("cache-control", "no-cache"),
             ])
             phase = .streaming(SSEDecoder(), StreamTranslator(context: translated.context))
+            bridge.tracker.streamStarted(record.requestID)
         } else {
             phase = .collecting(status: status, body: [])
         }
@@ -160,11 +161,13 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             write(translator.abort(with: UpstreamErrorMapper.unreachable(error.description)), into: &output)
             writer.body(output)
             record.note = "upstream: \(error)"
+            record.upstreamError = error.metricKind
             endStream(translator)
         case (.collecting(let status, let body), .success):
             complete(status: status, body: body)
         case (_, .failure(let error)):
             record.note = "upstream: \(error)"
+            record.upstreamError = error.metricKind
             if endpoint == .countTokens {
                 respondWithEstimate(reason: "the backend could not be reached: \(error)")
             } else {
@@ -187,6 +190,24 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
 
     func writabilityChanged() {
         call?.writabilityChanged()
+    }
+
+    func cut(reason: String) {
+        call?.cancel()
+        let error = AnthropicError(.overloaded, "The request was cut short: \(reason)")
+        record.note = "cut: \(reason)"
+        switch phase {
+        case .done:
+            return
+        case .streaming(_, var translator):
+            var output: [UInt8] = []
+            write(translator.abort(with: error), into: &output)
+            writer.body(output)
+            endStream(translator)
+        default:
+            phase = .done
+            writer.respond(error: error, extraHeaders: [("x-should-retry", "true")])
+        }
     }
 
     // MARK: Private
@@ -215,6 +236,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             let error = UpstreamErrorMapper.map(status: status, body: body, context: translated.context)
             if retryWithSmallerMaxTokens(status: status, body: body) { return }
             record.note = "backend HTTP \(status)"
+            record.upstreamError = UpstreamError.metricKind(httpStatus: status)
             finish(with: error)
             return
         }

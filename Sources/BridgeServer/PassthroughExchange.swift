@@ -59,7 +59,12 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
     func upstreamHead(status: Int, headers: [(String, String)]) {
         let relayed = headers.filter { ["content-type", "cache-control"].contains($0.0.lowercased()) }
         writer.head(status: status, headers: relayed)
-        if status != 200 { record.note = "backend HTTP \(status)" }
+        if status != 200 {
+            record.note = "backend HTTP \(status)"
+            record.upstreamError = UpstreamError.metricKind(httpStatus: status)
+        } else if relayed.contains(where: { $0.1.hasPrefix("text/event-stream") }) {
+            bridge.tracker.streamStarted(record.requestID)
+        }
     }
 
     func upstreamBody(_ bytes: [UInt8]) {
@@ -78,6 +83,7 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
             writer.abandon()
         case .failure(let error):
             record.note = "upstream: \(error)"
+            record.upstreamError = error.metricKind
             if writer.hasStarted {
                 // Mid-body there is no way to signal an error in OpenAI's stream: close the connection.
                 writer.abandon()
@@ -98,6 +104,19 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
 
     func writabilityChanged() {
         call?.writabilityChanged()
+    }
+
+    func cut(reason: String) {
+        call?.cancel()
+        guard !finished else { return }
+        finished = true
+        record.note = "cut: \(reason)"
+        if writer.hasStarted {
+            writer.abandon()
+            channel.close(promise: nil)
+        } else {
+            writer.respondJSON(status: 503, OpenAIError.body(message: "The request was cut short: \(reason)", type: "server_error"), extraHeaders: [("x-should-retry", "true")])
+        }
     }
 
     private func fail(status: Int, message: String, type: String, code: String? = nil) {

@@ -16,6 +16,8 @@ final class RequestRecord {
     var firstTokenAt: NIODeadline?
     var usage: AnthropicUsage?
     var note: String?
+    /// The kind of backend failure, for `spark_bridge_upstream_errors_total` (`connect`, `timeout`, `http_5xx`…).
+    var upstreamError: String?
 
     init(requestID: String, method: String, path: String) {
         self.requestID = requestID
@@ -29,7 +31,7 @@ final class RequestRecord {
 
     /// One line at completion: request id, alias → backend model, status, time to first token,
     /// duration, tokens in and out, as text and as structured metadata.
-    func log(status: Int?, to logger: Logger) {
+    func log(status: Int?, to logger: Logger, metrics: BridgeMetrics) {
         let duration = Self.milliseconds(NIODeadline.now() - started)
         var metadata: Logger.Metadata = [
             "REQUEST_ID": "\(requestID)",
@@ -61,6 +63,13 @@ final class RequestRecord {
         }
         if let note { text += " (\(note))" }
         logger.info("\(text)", metadata: metadata)
+        if let upstreamError { metrics.recordUpstreamError(kind: upstreamError, backend: backend) }
+        metrics.recordRequest(
+            path: path, alias: alias ?? clientModel, status: status ?? 0,
+            timeToFirstToken: firstTokenAt.map { .nanoseconds($0.uptimeNanoseconds - started.uptimeNanoseconds) },
+            duration: .nanoseconds(NIODeadline.now().uptimeNanoseconds - started.uptimeNanoseconds),
+            inputTokens: usage.map { $0.inputTokens + $0.cacheReadInputTokens }, outputTokens: usage?.outputTokens
+        )
     }
 
     static func milliseconds(_ amount: TimeAmount) -> Int {

@@ -1,21 +1,22 @@
 import ArgumentParser
 import BridgeConfig
 import BridgeServer
-import BridgeUpstream
-import Dispatch
 import Foundation
 import Logging
 
 /// `spark-bridge`: serve the Anthropic Messages API over vLLM backends.
 @main
 struct SparkBridgeCommand: ParsableCommand {
-    static let version = "0.1.0"
-
     static let configuration = CommandConfiguration(
         commandName: "spark-bridge",
         abstract: "Serve the Anthropic Messages API (Claude Code) over vLLM's OpenAI API.",
-        discussion: "Reads a LiteLLM-style config (model_list + spark_bridge section). SIGTERM/SIGINT stop it.",
-        version: version
+        discussion: """
+            Reads a LiteLLM-style configuration (model_list, general_settings, and a spark_bridge section).
+            Signals: SIGHUP reloads the configuration (a bad file keeps the running one), SIGTERM/SIGINT
+            drain requests in flight until spark_bridge.drain_deadline_seconds, then stop.
+            Under systemd: Type=notify readiness, watchdog, socket activation, journald fields.
+            """,
+        version: BridgeVersion.current
     )
 
     @Option(name: .long, help: "Configuration file.")
@@ -31,64 +32,38 @@ struct SparkBridgeCommand: ParsableCommand {
     var check = false
 
     mutating func run() throws {
-        let underSupervisor = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
-        LoggingSystem.bootstrap { _ in ConsoleLogHandler(level: .info, timestamps: !underSupervisor) }
+        let environment = ProcessInfo.processInfo.environment
+        if check {
+            do {
+                let loaded = try ConfigLoader.load(path: config, environment: environment)
+                for warning in loaded.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+                print("\(config): OK (\(loaded.configuration.aliases.allAliases.count) aliases, \(loaded.configuration.backends.count) backends)")
+                return
+            } catch {
+                FileHandle.standardError.write(Data("spark-bridge: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+        var addresses: [ListenAddress] = []
+        for text in listen {
+            do { addresses.append(try ListenAddress(parsing: text)) } catch { throw ValidationError("--listen \(text): \(error)") }
+        }
+        let level = (try? ConfigLoader.load(path: config, environment: environment))?.configuration.settings.logLevel.swiftLogLevel ?? .info
+        let toJournal = JournaldLogHandler.stderrIsJournal(environment: environment)
+        LoggingSystem.bootstrap { _ in
+            toJournal ? JournaldLogHandler(identifier: "spark-bridge", level: level) as any LogHandler
+                : ConsoleLogHandler(level: level, timestamps: environment["INVOCATION_ID"] == nil)
+        }
         let logger = Logger(label: "spark-bridge")
-        let loaded: LoadedConfiguration
+        let daemon: BridgeDaemon
         do {
-            loaded = try ConfigLoader.load(path: config, environment: ProcessInfo.processInfo.environment)
+            daemon = try BridgeDaemon.start(options: .init(configPath: config, listen: addresses, controlSocket: controlSocket), logger: logger)
         } catch {
             FileHandle.standardError.write(Data("spark-bridge: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        for warning in loaded.warnings { logger.warning("\(warning)") }
-        if check {
-            print("\(config): OK (\(loaded.configuration.aliases.allAliases.count) aliases, \(loaded.configuration.backends.count) backends)")
-            return
-        }
-        var listenAddresses = loaded.configuration.settings.listen
-        if !listen.isEmpty {
-            listenAddresses = []
-            for text in listen {
-                do {
-                    listenAddresses.append(try ListenAddress(parsing: text))
-                } catch {
-                    throw ValidationError("--listen \(text): \(error)")
-                }
-            }
-        }
-        if loaded.configuration.masterKey == nil, listenAddresses.contains(where: { !$0.isLoopback }) {
-            logger.warning("LISTENING ON A NON-LOOPBACK ADDRESS WITHOUT A master_key: anyone who can reach this port can use your GPUs. Set spark_bridge.master_key or general_settings.master_key.")
-        }
-        let context = BridgeContext(configuration: loaded.configuration, transport: UpstreamTransport(), logger: logger)
-        let server: BridgeServer
-        do {
-            server = try BridgeServer.start(context: context, listen: listenAddresses)
-        } catch {
-            FileHandle.standardError.write(Data("spark-bridge: cannot listen on \(listenAddresses.map(\.description).joined(separator: ", ")): \(error)\n".utf8))
-            throw ExitCode(1)
-        }
-        // Written straight to the file descriptor so a supervisor or test reading a pipe sees it at once.
-        let announcement = server.boundAddresses.map { "spark-bridge listening on http://\($0)\n" }.joined()
-        FileHandle.standardOutput.write(Data(announcement.utf8))
-        logger.info("serving \(loaded.configuration.aliases.allAliases.count) aliases from \(config)")
-        waitForTermination()
-        logger.info("stopping")
-        server.shutdown()
-    }
-
-    /// Blocks until SIGTERM or SIGINT.
-    private func waitForTermination() {
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        stop.wait()
-        sources.forEach { $0.cancel() }
+        // Straight to the descriptor, so a supervisor or a test reading the pipe sees it at once.
+        FileHandle.standardOutput.write(Data(daemon.listeners.map { "spark-bridge listening on http://\($0)\n" }.joined().utf8))
+        daemon.runUntilStopped()
     }
 }

@@ -1,0 +1,72 @@
+import Metrics
+import Prometheus
+
+/// The bridge's Prometheus metrics, through swift-metrics with a registry of its own (so several
+/// bridges in one test process do not share counters). Served at `GET /metrics`.
+public final class BridgeMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let requestsInFlight: Metrics.Gauge
+    private let streamsInFlight: Metrics.Gauge
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        let latencyBuckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300].map { .milliseconds(Int64($0 * 1000)) }
+        factory.durationHistogramBuckets = [
+            "spark_bridge_time_to_first_token_seconds": latencyBuckets,
+            "spark_bridge_request_duration_seconds": latencyBuckets,
+        ]
+        self.factory = factory
+        requestsInFlight = Metrics.Gauge(label: "spark_bridge_requests_in_flight", dimensions: [], factory: factory)
+        streamsInFlight = Metrics.Gauge(label: "spark_bridge_streams_in_flight", dimensions: [], factory: factory)
+    }
+
+    /// A finished client request: counts, latencies and tokens by alias.
+    func recordRequest(path: String, alias: String?, status: Int, timeToFirstToken: Duration?, duration: Duration, inputTokens: Int?, outputTokens: Int?) {
+        let alias = alias ?? "-"
+        Metrics.Counter(label: "spark_bridge_requests_total", dimensions: [("path", path), ("alias", alias), ("status", String(status))], factory: factory).increment()
+        Metrics.Timer(label: "spark_bridge_request_duration_seconds", dimensions: [("alias", alias)], factory: factory).recordNanoseconds(duration.nanoseconds)
+        if let timeToFirstToken {
+            Metrics.Timer(label: "spark_bridge_time_to_first_token_seconds", dimensions: [("alias", alias)], factory: factory).recordNanoseconds(timeToFirstToken.nanoseconds)
+        }
+        if let inputTokens, inputTokens > 0 {
+            Metrics.Counter(label: "spark_bridge_input_tokens_total", dimensions: [("alias", alias)], factory: factory).increment(by: inputTokens)
+        }
+        if let outputTokens, outputTokens > 0 {
+            Metrics.Counter(label: "spark_bridge_output_tokens_total", dimensions: [("alias", alias)], factory: factory).increment(by: outputTokens)
+        }
+    }
+
+    /// A backend request that failed below HTTP (refused, timed out, reset) or with an error status.
+    func recordUpstreamError(kind: String, backend: String?) {
+        Metrics.Counter(label: "spark_bridge_upstream_errors_total", dimensions: [("kind", kind), ("backend", backend ?? "-")], factory: factory).increment()
+    }
+
+    /// A backend's health state (1 up, 0 down).
+    public func recordBackendUp(_ backend: String, up: Bool) {
+        Metrics.Gauge(label: "spark_bridge_backend_up", dimensions: [("backend", backend)], factory: factory).record(up ? 1 : 0)
+    }
+
+    /// A warmup completion sent by the bridge (not user traffic).
+    public func recordWarmup(backend: String, succeeded: Bool) {
+        Metrics.Counter(label: "spark_bridge_warmups_total", dimensions: [("backend", backend), ("result", succeeded ? "ok" : "failed")], factory: factory).increment()
+    }
+
+    func recordInFlight(requests: Int, streams: Int) {
+        requestsInFlight.record(requests)
+        streamsInFlight.record(streams)
+    }
+
+    /// The Prometheus text exposition.
+    public func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,4 @@
+/// The version of spark-bridge and sparkctl.
+public enum BridgeVersion {
+    public static let current = "0.1.0"
+}
