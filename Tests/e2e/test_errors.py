@@ -116,6 +116,16 @@ def test_openai_client_with_wrong_key_gets_openai_shaped_401(bridge_with_master_
     assert caught.value.code == "invalid_api_key"
 
 
+def test_models_list_needs_the_key_in_either_shape(bridge_with_master_key):
+    anthropic_shaped = bridge_with_master_key.http.get("/v1/models", headers={"anthropic-version": "2023-06-01"})
+    assert anthropic_shaped.status_code == 401
+    assert anthropic_shaped.json()["error"]["type"] == "authentication_error"
+    openai_shaped = bridge_with_master_key.http.get("/v1/models")
+    assert openai_shaped.status_code == 401
+    assert openai_shaped.json()["error"]["code"] == "invalid_api_key"
+    assert bridge_with_master_key.http.get("/v1/models", headers={"x-api-key": MASTER_KEY}).status_code == 200
+
+
 def test_root_and_health_need_no_key(bridge_with_master_key):
     assert bridge_with_master_key.http.get("/").status_code == 200
     assert bridge_with_master_key.http.get("/health").status_code == 200

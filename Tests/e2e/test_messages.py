@@ -79,7 +79,7 @@ def test_create_returns_text_usage_and_echoes_the_clients_model_name(bridge, mar
 
 def test_stream_text_and_final_message_equal_the_non_streamed_message(bridge, marker):
     client = bridge.anthropic()
-    text = "Streaming works, word by word, exactly as the whole answer does."
+    text = "Streaming works, word by word — même en français, 漢字も, emoji 🙂👍🏽 — exactly as the whole answer does."
     params = dict(model=ALIAS, max_tokens=128, messages=[user(f"{marker} " + directive(text=text))])
     whole = client.messages.create(**params)
     with client.messages.stream(**params) as stream:

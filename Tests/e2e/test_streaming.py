@@ -99,6 +99,16 @@ def test_client_disconnect_mid_stream_aborts_the_backend_request(bridge, marker)
     assert_backend_request_aborted(bridge.sim, marker)
 
 
+def test_client_disconnect_before_the_first_token_aborts_the_backend_request(bridge, marker):
+    # Prompt processing (time to first token) of 20 s: the client hangs up while vLLM is still busy.
+    prompt = f"{marker} " + directive(text="too late", ttft_ms=20000)
+    with httpx.Client(timeout=httpx.Timeout(CLIENT_TIMEOUT, read=0.5)) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            with client.stream("POST", bridge.url + "/v1/messages", json=stream_body(prompt), headers=ANTHROPIC_HEADERS) as response:
+                response.read()
+    assert_backend_request_aborted(bridge.sim, marker)
+
+
 def test_client_giving_up_on_a_whole_answer_aborts_the_backend_request(bridge, marker):
     with pytest.raises(anthropic.APITimeoutError):
         bridge.anthropic(timeout=0.5).messages.create(
@@ -126,13 +136,14 @@ def test_slow_reader_gets_the_whole_stream_intact(bridge, marker):
     # pause, in small reads with a small receive buffer: the bridge has to hold the backend back
     # (backpressure) without losing, duplicating or reordering a byte. (SO_RCVBUF stays >= 64 KiB:
     # below two loopback MSS the kernel only reopens the window on persist-timer probes.)
-    words = [f"w{i:05d}" + " " * (1000 + i % 7) for i in range(3000)]
+    # Multi-byte characters make reads and upstream chunks split UTF-8 sequences somewhere.
+    words = [f"w{i:05d}é漢🙂" + " " * (1000 + i % 7) for i in range(3000)]
     expected = "".join(words).rstrip()
     prompt = f"{marker} " + directive(text=expected, prompt_tokens=50)
     transport = httpx.HTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)])
     received = bytearray()
     with httpx.Client(transport=transport, timeout=CLIENT_TIMEOUT) as client:
-        with client.stream("POST", bridge.url + "/v1/messages", json=stream_body(prompt, 8000), headers=ANTHROPIC_HEADERS) as response:
+        with client.stream("POST", bridge.url + "/v1/messages", json=stream_body(prompt, 10000), headers=ANTHROPIC_HEADERS) as response:
             assert response.status_code == 200
             time.sleep(1.5)  # let the backend run far ahead
             for chunk in response.iter_raw(chunk_size=16384):
@@ -146,7 +157,7 @@ def test_slow_reader_gets_the_whole_stream_intact(bridge, marker):
     assert text == expected
     [delta] = [data for name, data in events if name == "message_delta"]
     assert delta["delta"]["stop_reason"] == "end_turn"
-    assert delta["usage"]["output_tokens"] == 2 * len(words)  # words, space runs, end of sequence
+    assert delta["usage"]["output_tokens"] == 3 * len(words)  # word, emoji, space run; end of sequence
     [record] = bridge.sim.requests(marker)
     assert record["completed"] is True and record["aborted"] is False
 
