@@ -43,7 +43,7 @@ def _bin_dir() -> Path:
     path = Path(configured) if configured else REPO_ROOT / ".build" / "debug"
     for name in ("spark-bridge", "vllm-sim"):
         if not os.access(path / name, os.X_OK):
-            raise pytest.UsageError(f"{path / name} is missing: run `swift build` or scripts/run-e2e.sh")
+            pytest.fail(f"{path / name} is missing: run `swift build` or scripts/run-e2e.sh", pytrace=False)
     return path
 
 
