@@ -108,6 +108,8 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 ("content-type", "text/event-stream; charset=utf-8"),
                 ("cache-control", "no-cache"),
             ])
+            // Headers go out now: a client waiting through a long prompt sees the stream open.
+            writer.flush()
             phase = .streaming(SSEDecoder(), StreamTranslator(context: translated.context))
             bridge.tracker.streamStarted(record.requestID)
         } else {

@@ -59,6 +59,7 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
     func upstreamHead(status: Int, headers: [(String, String)]) {
         let relayed = headers.filter { ["content-type", "cache-control"].contains($0.0.lowercased()) }
         writer.head(status: status, headers: relayed)
+        writer.flush()
         if status != 200 {
             record.note = "backend HTTP \(status)"
             record.upstreamError = UpstreamError.metricKind(httpStatus: status)

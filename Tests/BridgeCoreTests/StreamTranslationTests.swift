@@ -219,6 +219,13 @@ struct StreamTranslationTests {
         #expect(message.content == [.text("Hi  there\n")])
     }
 
+    @Test("with thinking disabled, reasoning shown as text and the answer after it stay separate paragraphs")
+    func reasoningAsTextThenContent() throws {
+        let items: [UpstreamStreamItem] = [Self.chunk(reasoning: "hmm"), Self.chunk(content: "visible"), Self.chunk(finish: "stop"), .done]
+        let message = try Translate.accumulate(Translate.stream(items, context: Translate.context(thinking: .disabled)))
+        #expect(message.content == [.text("hmm\n\nvisible")])
+    }
+
     @Test("abort ends an open stream with the given error")
     func abort() {
         var translator = StreamTranslator(context: Translate.context())

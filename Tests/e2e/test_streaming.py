@@ -186,3 +186,17 @@ def test_twenty_concurrent_streams_all_complete(bridge, marker):
     records = bridge.sim.requests(marker)
     assert len(records) == 20
     assert all(r["completed"] and not r["aborted"] for r in records)
+
+
+def test_stream_headers_arrive_before_the_first_token(bridge, sim, marker):
+    """The 200 and its headers go out as soon as vLLM accepts the request: a client waiting through
+    prompt processing sees the stream open. Checked by order, not by time: when the headers are in
+    hand the backend has not sent its first token yet."""
+    body = stream_body(f"{marker} " + directive(text="late answer", ttft_ms=3000))
+    with bridge.http.stream("POST", "/v1/messages", json=body, headers=ANTHROPIC_HEADERS) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        pending = sim.requests(marker)
+        assert len(pending) == 1 and not pending[0]["completed"], "headers waited for the backend's answer"
+        events = list(sse_events(response.iter_lines()))
+    assert [name for name, _ in events][-1] == "message_stop"

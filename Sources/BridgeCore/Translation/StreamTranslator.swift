@@ -42,6 +42,8 @@ public struct StreamTranslator: Sendable {
     private var toolOrder: [Int] = []
     private var generatedToolIDs = 0
     private var sawToolUse = false
+    /// The open text block last grew from reasoning shown as text (`thinking: disabled`).
+    private var textFromReasoning = false
     private var finishReason: String?
     private var upstreamStopReason: JSONValue?
     private var usage: ChatCompletionChunk.Usage?
@@ -109,9 +111,19 @@ public struct StreamTranslator: Sendable {
         if phase == .streaming {
             if let reasoning = chunk.reasoning, !reasoning.isEmpty {
                 flushMarkup()
-                if context.reasoningIsText { handleText(reasoning) } else { handleReasoning(reasoning) }
+                if context.reasoningIsText {
+                    handleText(reasoning)
+                    textFromReasoning = true
+                } else {
+                    handleReasoning(reasoning)
+                }
             }
             if let content = chunk.content, !content.isEmpty {
+                if textFromReasoning {
+                    // Reasoning shown as text and the answer after it are two paragraphs, not one word.
+                    textFromReasoning = false
+                    if case .text = open { pendingWhitespace += "\n\n" }
+                }
                 for segment in markup.feed(content) { handle(segment) }
             }
             if !chunk.toolCalls.isEmpty { flushMarkup() }
