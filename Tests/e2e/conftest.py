@@ -261,6 +261,12 @@ def sim_small_context(start_sim: Any) -> Sim:
     return start_sim("vllm-sim-small-context", "--max-model-len", str(SMALL_CONTEXT))
 
 
+@pytest.fixture(scope="session")
+def sim_large_context(start_sim: Any) -> Sim:
+    """A backend with a 400k-token context: room for answers far larger than socket buffers."""
+    return start_sim("vllm-sim-large-context", "--max-model-len", "400000")
+
+
 # Bridges.
 
 @pytest.fixture(scope="session")
@@ -296,6 +302,11 @@ def bridge_to_reasoning_content(start_bridge: Any, sim_reasoning_content: Sim) -
 def bridge_to_small_context(start_bridge: Any, sim_small_context: Sim) -> Bridge:
     config = bridge_config(sim_small_context.url + "/v1", settings={"retry_on_context_overflow": True})
     return start_bridge("spark-bridge-small-context", config, sim_small_context)
+
+
+@pytest.fixture(scope="session")
+def bridge_to_large_context(start_bridge: Any, sim_large_context: Sim) -> Bridge:
+    return start_bridge("spark-bridge-large-context", bridge_config(sim_large_context.url + "/v1"), sim_large_context)
 
 
 @pytest.fixture(scope="session")

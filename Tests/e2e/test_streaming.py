@@ -162,6 +162,32 @@ def test_slow_reader_gets_the_whole_stream_intact(bridge, marker):
     assert record["completed"] is True and record["aborted"] is False
 
 
+def test_a_client_that_stops_reading_pauses_the_backend(bridge_to_large_context, marker):
+    """Backpressure reaches vLLM: 150k tokens make about 37 MB of upstream SSE, more than the
+    loopback socket buffers between client, bridge and backend hold while nobody reads, so the
+    backend cannot finish sending until the client reads (checked by order: while the client
+    sleeps, the backend's response is incomplete). Then everything arrives intact."""
+    bridge = bridge_to_large_context
+    expected = " ".join(f"t{i}" for i in range(150_000))
+    prompt = f"{marker} " + directive(text=expected, prompt_tokens=50)
+    transport = httpx.HTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)])
+    received = bytearray()
+    with httpx.Client(transport=transport, timeout=CLIENT_TIMEOUT) as client:
+        with client.stream("POST", bridge.url + "/v1/messages", json=stream_body(prompt, 200_000), headers=ANTHROPIC_HEADERS) as response:
+            assert response.status_code == 200
+            time.sleep(2)  # without backpressure the backend would be done long before this
+            [pending] = bridge.sim.requests(marker)
+            assert pending["completed"] is False, "the backend finished while the client read nothing: nothing held it back"
+            for chunk in response.iter_raw(chunk_size=65536):
+                received += chunk
+    events = list(sse_events(received.decode("utf-8").splitlines()))
+    assert [name for name, _ in events][-1] == "message_stop"
+    text = "".join(data["delta"]["text"] for name, data in events if name == "content_block_delta")
+    assert text == expected
+    [record] = bridge.sim.requests(marker)
+    assert record["completed"] is True and record["aborted"] is False
+
+
 def test_twenty_concurrent_streams_all_complete(bridge, marker):
     client = bridge.anthropic()
 
