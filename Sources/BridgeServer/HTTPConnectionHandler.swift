@@ -93,7 +93,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         case (.GET, "/"), (.HEAD, "/"):
             writer.respond(status: 200, contentType: "text/plain; charset=utf-8", body: head.method == .HEAD ? [] : Array("spark-bridge is running\n".utf8))
         case (.GET, "/health"), (.HEAD, "/health"):
-            writer.respondJSON(StatusEndpoints.health(configuration))
+            writer.respondJSON(StatusEndpoints.health(configuration, backends: bridge.healthSnapshot()))
         case (.GET, "/v1/models"):
             writer.respondJSON(StatusEndpoints.models(configuration, anthropicClient: !head.headers["anthropic-version"].isEmpty))
         case (.POST, "/v1/messages"):
