@@ -17,7 +17,8 @@ import NIOConcurrencyHelpers
 /// Routing reads ``availability(of:)``; while the monitor is not running every backend is available,
 /// so a bridge without a monitor routes exactly as before.
 public final class HealthMonitor: Sendable {
-    /// Called (on a monitor task) once per state change, with the new report and the previous state.
+    /// Called once per state change, with the new report and the previous state: on a monitor task, or
+    /// on the event loop of the user request whose failure marked the backend down. Must not block.
     public typealias StateChangeHandler = @Sendable (_ report: BackendHealthReport, _ previous: BackendHealthState) -> Void
 
     private struct Entry {
@@ -28,6 +29,8 @@ public final class HealthMonitor: Sendable {
         var loop: Task<Void, Never>?
         var warmup: Task<Void, Never>?
         var warming = false
+        /// Tells the current warmup round from one cancelled since (which must not touch the entry).
+        var warmupRound = 0
         /// When the last warmup round started; nil asks for one at the next check that finds it up.
         var lastWarmupStart: ContinuousClock.Instant?
 
@@ -37,6 +40,25 @@ public final class HealthMonitor: Sendable {
                 latencyMs: record.latencyMs, lastError: record.lastError, models: record.models, warm: record.warm,
                 lastWarmupLatencyMs: record.lastWarmupLatencyMs
             )
+        }
+
+        /// Starts a warmup round with `task`, made for round `warmupRound + 1`.
+        mutating func beginWarmup(at time: ContinuousClock.Instant, _ makeTask: (Int) -> Task<Void, Never>) {
+            warmupRound += 1
+            warming = true
+            lastWarmupStart = time
+            warmup = makeTask(warmupRound)
+        }
+
+        /// Cancels the warmup round in progress, if any; returns its task.
+        @discardableResult
+        mutating func cancelWarmup() -> Task<Void, Never>? {
+            let task = warmup
+            task?.cancel()
+            warmup = nil
+            warming = false
+            warmupRound += 1
+            return task
         }
     }
 
@@ -115,13 +137,12 @@ public final class HealthMonitor: Sendable {
             state.stopping = []
             for key in state.order {
                 guard var entry = state.entries[key] else { continue }
-                for task in [entry.loop, entry.warmup].compactMap({ $0 }) {
-                    task.cancel()
-                    state.stopping.append(task)
+                if let loop = entry.loop {
+                    loop.cancel()
+                    state.stopping.append(loop)
                 }
                 entry.loop = nil
-                entry.warmup = nil
-                entry.warming = false
+                if let warmup = entry.cancelWarmup() { state.stopping.append(warmup) }
                 state.entries[key] = entry
             }
             return true
@@ -219,6 +240,8 @@ public final class HealthMonitor: Sendable {
             }
             state.counters.requestFailures += 1
             guard let transition = entry.record.requestFailed(error: "request failed: \(failure)", settings: state.settings.health) else { return nil }
+            // A warmup of a backend that went down would only fail: the next up starts a fresh one.
+            entry.cancelWarmup()
             state.counters.stateChanges += 1
             return Announcement(transition: transition, report: entry.report, handler: state.onStateChange)
         }
@@ -277,6 +300,7 @@ public final class HealthMonitor: Sendable {
             }
             var announcement: Announcement?
             if let transition {
+                if transition.to == .down { entry.cancelWarmup() }
                 state.counters.stateChanges += 1
                 announcement = Announcement(transition: transition, report: entry.report, handler: state.onStateChange)
             }
@@ -284,9 +308,7 @@ public final class HealthMonitor: Sendable {
             var due = transition?.to == .up || entry.lastWarmupStart == nil
             if let interval = warmup.interval, let last = entry.lastWarmupStart, now - last >= interval { due = true }
             if warmup.enabled, entry.record.state == .up, !entry.warming, due {
-                entry.warming = true
-                entry.lastWarmupStart = now
-                entry.warmup = makeWarmup(key: key, id: id)
+                entry.beginWarmup(at: now) { makeWarmup(key: key, id: id, round: $0) }
             }
             return (announcement, entry.backend.name, missing)
         }
@@ -314,20 +336,21 @@ public final class HealthMonitor: Sendable {
 
     // MARK: Warming
 
-    private func makeWarmup(key: String, id: Int) -> Task<Void, Never> {
-        Task { [weak self] in await self?.warm(key: key, id: id) }
+    private func makeWarmup(key: String, id: Int, round: Int) -> Task<Void, Never> {
+        Task { [weak self] in await self?.warm(key: key, id: id, round: round) }
     }
 
-    private func warm(key: String, id: Int) async {
+    private func warm(key: String, id: Int, round: Int) async {
         guard let (backend, served, settings) = state.withLockedValue({ state in
             state.entries[key].flatMap { $0.id == id ? ($0.backend, $0.record.models, state.settings) : nil }
         }) else { return }
         let models = WarmupPinger.models(for: backend, served: served)
         let outcome = models.isEmpty ? nil : await WarmupPinger.warm(models, on: backend, settings: settings, transport: transport)
         let becameWarm = state.withLockedValue { state -> Bool in
-            guard var entry = state.entries[key], entry.id == id else { return false }
+            guard var entry = state.entries[key], entry.id == id, entry.warmupRound == round else { return false }
             defer { state.entries[key] = entry }
             entry.warming = false
+            entry.warmup = nil
             guard let outcome else { return false }
             state.counters.warmupsDone += outcome.warmed.count
             state.counters.warmupFailures += outcome.failures.count
