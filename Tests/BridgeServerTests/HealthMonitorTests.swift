@@ -175,6 +175,45 @@ struct HealthMonitorTests {
         }
     }
 
+    @Test("a real vllm-sim process: up and pinged, /sim/health off → down, on → up and pinged again, killed → down")
+    func realSimulatorProcess() async throws {
+        let sim = try await SimulatorProcess.start(["--model", "qwen-p", "--max-model-len", "16384", "--cold-start-ms", "100"])
+        let logs = LogCapture()
+        let configuration = testConfiguration([("claude-p", [(sim.baseURL, "qwen-p")])])
+        let context = BridgeContext(configuration: configuration, transport: UpstreamTransport(), logger: logs.logger)
+        context.health.start()
+        do {
+            let pings: () async throws -> [JSONValue] = {
+                try await sim.recordedRequests().filter { $0["path"] == "/v1/chat/completions" }
+            }
+            await eventually("the backend is warm") { context.healthSnapshot().first?.warm == true }
+            #expect(context.healthSnapshot().first?.models == [BackendModelInfo(id: "qwen-p", maxModelLen: 16384)])
+            let first = try await pings()
+            #expect(first.count == 1)
+            #expect(first.first?["body"]?["max_tokens"] == 1)
+            #expect(first.first?["body"]?["messages"] == [["role": "user", "content": "ping"]])
+
+            try await sim.setHealthy(false)
+            await eventually("the backend is down") { context.healthSnapshot().first?.state == .down }
+            try await sim.setHealthy(true)
+            await eventually("the backend is up and warm again") {
+                context.healthSnapshot().first?.state == .up && context.healthSnapshot().first?.warm == true
+            }
+            #expect(try await pings().count == 2)
+
+            await sim.stop()
+            await eventually("the backend is down") { context.healthSnapshot().first?.state == .down }
+            #expect(logs.count(.warning, containing: "is down") == 2)
+            #expect(logs.count(.notice, containing: "is up") == 2)
+        } catch {
+            Issue.record(error)
+        }
+        context.health.stop()
+        await context.health.waitUntilStopped()
+        context.transport.shutdown()
+        await sim.shutdown()
+    }
+
     @Test("stop cancels a check that is waiting on a backend that never answers")
     func stopIsPrompt() async throws {
         let silent = try await SilentServer.start()
