@@ -72,8 +72,10 @@ struct SparkBridgeCommand: ParsableCommand {
         let announcement = server.boundAddresses.map { "spark-bridge listening on http://\($0)\n" }.joined()
         FileHandle.standardOutput.write(Data(announcement.utf8))
         logger.info("serving \(loaded.configuration.aliases.allAliases.count) aliases from \(config)")
+        context.health.start()
         waitForTermination()
         logger.info("stopping")
+        context.health.stop()
         server.shutdown()
     }
 
