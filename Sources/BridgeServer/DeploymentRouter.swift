@@ -87,3 +87,12 @@ final class DeploymentRouter: Sendable {
     /// The drained backends' names.
     var drained: Set<String> { state.withLockedValue { $0.drained } }
 }
+
+extension AliasTable {
+    /// Every deployment whose backend model id is `model`, each (backend, model) once: the pool of an
+    /// OpenAI client that names a backend model directly instead of an alias.
+    func deployments(servingBackendModel model: String) -> [Deployment] {
+        var seen = Set<String>()
+        return allAliases.flatMap(\.deployments).filter { $0.model == model && seen.insert($0.apiBase.absoluteString).inserted }
+    }
+}

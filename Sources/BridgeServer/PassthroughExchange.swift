@@ -37,7 +37,7 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
         if let resolved = configuration.aliases.resolve(model) {
             record.alias = resolved.alias
             picked = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments)
-        } else if case let direct = configuration.aliases.allAliases.flatMap(\.deployments).filter({ $0.model == model }), !direct.isEmpty {
+        } else if case let direct = configuration.aliases.deployments(servingBackendModel: model), !direct.isEmpty {
             picked = bridge.pickDeployment(alias: model, from: direct)
         } else {
             fail(status: 404, message: configuration.aliases.unknownModelMessage(model), type: "invalid_request_error", code: "model_not_found")

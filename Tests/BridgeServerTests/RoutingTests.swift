@@ -135,6 +135,9 @@ struct RoutingTests {
                 #expect(count.status == 200)
                 let passthrough = try await bridge.send("POST", "/v1/chat/completions", body: ["model": "pool", "messages": [["role": "user", "content": "hi"]]])
                 #expect(passthrough.status == 200)
+                // A backend model id named directly: the pool of every deployment serving it.
+                let direct = try await bridge.send("POST", "/v1/chat/completions", body: ["model": "m", "messages": [["role": "user", "content": "hi"]]])
+                #expect(direct.status == 200)
                 do { let response = try await bridge.send("POST", "/v1/messages", rawBody: Array("{".utf8)); #expect(response.status == 400) }
                 await eventually("nothing is in flight") { bridge.inFlight == 0 }
                 #expect(bridge.context.healthSnapshot().allSatisfy { $0.inFlight == 0 })
