@@ -102,6 +102,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"], swiftSettings: strictSettings),
+        // Health monitor, warmup and routing against in-process vllm-sim servers and a real bridge.
+        .testTarget(
+            name: "BridgeServerTests",
+            dependencies: [
+                "BridgeServer", "BridgeConfig", "BridgeUpstream", "BridgeJSON", "VLLMSimulator",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

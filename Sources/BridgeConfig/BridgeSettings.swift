@@ -48,7 +48,7 @@ public struct Timeouts: Sendable, Equatable {
     public init() {}
 }
 
-/// `spark_bridge.health`: how each backend is probed (`GET /v1/models`) and when it counts as down or up.
+/// `spark_bridge.health`: how each backend is probed (`GET /health` and `GET /v1/models`) and when it counts as down or up.
 public struct HealthSettings: Sendable, Equatable {
     /// `interval_seconds`: time between two probes of a backend.
     public var interval: Duration = .seconds(5)
@@ -65,9 +65,10 @@ public struct HealthSettings: Sendable, Equatable {
 
 /// `spark_bridge.warmup`: one-token requests that load each model at start and keep it hot.
 public struct WarmupSettings: Sendable, Equatable {
-    /// `enabled`: send a warmup request to every backend model at start and after a reload.
+    /// `enabled`: send a warmup request to every backend model at start, when a backend comes back up,
+    /// and when a reload adds a backend or changes its models.
     public var enabled = true
-    /// `interval_seconds`: repeat the warmup this often; nil (written 0) warms up only at start and reload.
+    /// `interval_seconds`: repeat the warmup this often; nil (written 0) warms up only on those events.
     public var interval: Duration?
     /// `max_tokens`: tokens asked for in each warmup request.
     public var maxTokens = 1

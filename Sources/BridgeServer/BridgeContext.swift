@@ -4,24 +4,27 @@ import Logging
 import NIOConcurrencyHelpers
 
 /// What every request handler shares: the current configuration snapshot, the upstream transport,
-/// deployment choice and the logger.
+/// the health monitor, deployment choice and the logger.
 ///
 /// A reload swaps the snapshot atomically; a request reads it once at its start and keeps that
 /// snapshot to the end, so requests in flight finish on the configuration they started with.
 public final class BridgeContext: Sendable {
     private let snapshot: NIOLockedValueBox<BridgeConfiguration>
-    private let roundRobin = NIOLockedValueBox<[String: Int]>([:])
     private let drainingFlag = NIOLockedValueBox(false)
+    let router = DeploymentRouter()
     public let transport: UpstreamTransport
     public let logger: Logger
     public let metrics: BridgeMetrics
     public let tracker = RequestTracker()
+    /// Checks and warms the backends; made here, started and stopped by the owner (`health.start()`).
+    public let health: HealthMonitor
 
     public init(configuration: BridgeConfiguration, transport: UpstreamTransport, logger: Logger, metrics: BridgeMetrics = BridgeMetrics()) {
         snapshot = NIOLockedValueBox(configuration)
         self.transport = transport
         self.logger = logger
         self.metrics = metrics
+        health = HealthMonitor(configuration: configuration, transport: transport, logger: logger)
     }
 
     /// While draining, new API requests get 529 `overloaded_error` with `x-should-retry: true`.
@@ -33,19 +36,16 @@ public final class BridgeContext: Sendable {
     /// The configuration new requests use.
     public var configuration: BridgeConfiguration { snapshot.withLockedValue { $0 } }
 
-    /// Replaces the configuration for requests that start from now on.
+    /// Replaces the configuration for requests that start from now on; the health monitor follows
+    /// the new backend set.
     public func replaceConfiguration(_ configuration: BridgeConfiguration) {
         snapshot.withLockedValue { $0 = configuration }
+        health.update(configuration: configuration)
     }
 
-    /// The next deployment of a pool, round-robin per alias.
-    func pickDeployment(alias: String, from deployments: [Deployment]) -> Deployment? {
-        guard !deployments.isEmpty else { return nil }
-        let turn = roundRobin.withLockedValue { counters -> Int in
-            let value = counters[alias, default: 0]
-            counters[alias] = value &+ 1
-            return value
-        }
-        return deployments[turn % deployments.count]
+    /// The deployment of a pool a new request should use: among backends neither down nor drained
+    /// (suspect ones last), the fewest requests in flight, ties in turn — or why none can take it.
+    func pickDeployment(alias: String, from deployments: [Deployment]) -> Result<Deployment, BackendsUnavailable> {
+        router.choose(alias: alias, from: deployments, health: health)
     }
 }

@@ -82,6 +82,7 @@ public final class BridgeDaemon: Sendable {
     public func runUntilStopped() {
         let signalSources = installSignalHandlers()
         defer { signalSources.forEach { $0.cancel() } }
+        context.health.start()
         SystemdNotifier.ready(status: statusLine())
         startWatchdog()
         startStatusUpdates()
@@ -122,9 +123,10 @@ public final class BridgeDaemon: Sendable {
     /// One line for `systemctl status`: aliases, backends, streams, draining.
     public func statusLine() -> String {
         let configuration = context.configuration
+        let backends = context.healthSnapshot()
         var parts = [
             "\(configuration.aliases.allAliases.count) aliases",
-            "\(configuration.backends.count) backends",
+            "\(backends.filter { $0.state == .up }.count)/\(backends.count) backends up",
             "\(context.tracker.requestsInFlight) requests / \(context.tracker.streamsInFlight) streams in flight",
         ]
         if context.isDraining { parts.append("draining") }
@@ -188,6 +190,8 @@ public final class BridgeDaemon: Sendable {
             logger.warning("drain deadline passed: cut \(cut) requests with an overloaded_error event")
             _ = waitForIdle(until: .now + .seconds(2))
         }
+        // The monitor stops before the transport does, or every check in flight is cancelled noisily.
+        context.health.stop()
         server.shutdown()
         logger.notice("stopped")
     }

@@ -1,4 +1,5 @@
 import Metrics
+import NIOConcurrencyHelpers
 import Prometheus
 
 /// The bridge's Prometheus metrics, through swift-metrics with a registry of its own (so several
@@ -8,6 +9,7 @@ public final class BridgeMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let requestsInFlight: Metrics.Gauge
     private let streamsInFlight: Metrics.Gauge
+    private let lastHealthCounters = NIOLockedValueBox(HealthCounters())
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -48,9 +50,21 @@ public final class BridgeMetrics: Sendable {
         Metrics.Gauge(label: "spark_bridge_backend_up", dimensions: [("backend", backend)], factory: factory).record(up ? 1 : 0)
     }
 
-    /// A warmup completion sent by the bridge (not user traffic).
-    public func recordWarmup(backend: String, succeeded: Bool) {
-        Metrics.Counter(label: "spark_bridge_warmups_total", dimensions: [("backend", backend), ("result", succeeded ? "ok" : "failed")], factory: factory).increment()
+    /// Warmups and health checks done so far (cumulative totals from the monitor), applied as counter
+    /// increments so the exposed counters stay monotonic.
+    func syncHealthCounters(_ counters: HealthCounters) {
+        let previous = lastHealthCounters.withLockedValue { last -> HealthCounters in
+            defer { last = counters }
+            return last
+        }
+        func add(_ label: String, _ result: String, _ now: Int, _ before: Int) {
+            guard now > before else { return }
+            Metrics.Counter(label: label, dimensions: [("result", result)], factory: factory).increment(by: now - before)
+        }
+        add("spark_bridge_warmups_total", "ok", counters.warmupsDone, previous.warmupsDone)
+        add("spark_bridge_warmups_total", "failed", counters.warmupFailures, previous.warmupFailures)
+        add("spark_bridge_health_checks_total", "ok", counters.checks - counters.checkFailures, previous.checks - previous.checkFailures)
+        add("spark_bridge_health_checks_total", "failed", counters.checkFailures, previous.checkFailures)
     }
 
     func recordInFlight(requests: Int, streams: Int) {
@@ -58,9 +72,11 @@ public final class BridgeMetrics: Sendable {
         streamsInFlight.record(streams)
     }
 
-    /// The Prometheus text exposition.
-    public func exposition() -> [UInt8] {
-        registry.emitToBuffer()
+    /// The Prometheus text exposition, with the backends' health brought up to date first.
+    func exposition(health: [BackendHealthReport], counters: HealthCounters) -> [UInt8] {
+        for backend in health { recordBackendUp(backend.name, up: backend.state == .up) }
+        syncHealthCounters(counters)
+        return registry.emitToBuffer()
     }
 }
 

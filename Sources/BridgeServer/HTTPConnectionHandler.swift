@@ -116,11 +116,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
 
         switch (head.method, path) {
         case (.GET, "/metrics"):
-            writer.respond(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: bridge.metrics.exposition())
+            writer.respond(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: bridge.metrics.exposition(health: bridge.healthSnapshot(), counters: bridge.health.counters))
         case (.GET, "/"), (.HEAD, "/"):
             writer.respond(status: 200, contentType: "text/plain; charset=utf-8", body: head.method == .HEAD ? [] : Array("spark-bridge is running\n".utf8))
         case (.GET, "/health"), (.HEAD, "/health"):
-            writer.respondJSON(StatusEndpoints.health(configuration))
+            writer.respondJSON(StatusEndpoints.health(configuration, backends: bridge.healthSnapshot()))
         case (.GET, "/v1/models"):
             writer.respondJSON(StatusEndpoints.models(configuration, anthropicClient: !head.headers["anthropic-version"].isEmpty))
         case (.POST, "/v1/messages"):

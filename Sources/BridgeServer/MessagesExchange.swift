@@ -54,12 +54,17 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             }
             let request = try AnthropicRequest(json: json, endpoint: endpoint)
             record.clientModel = request.model
-            guard let resolved = configuration.aliases.resolve(request.model),
-                  let deployment = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments)
-            else {
+            guard let resolved = configuration.aliases.resolve(request.model) else {
                 throw AnthropicError(.notFound, configuration.aliases.unknownModelMessage(request.model))
             }
             record.alias = resolved.alias
+            let deployment: Deployment
+            switch bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments) {
+            case .success(let picked): deployment = picked
+            case .failure(let unavailable):
+                record.note = unavailable.message
+                throw AnthropicError(.overloaded, unavailable.message)
+            }
             record.backendModel = deployment.model
             record.backend = deployment.backendName
             self.deployment = deployment
@@ -96,7 +101,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             timeouts: UpstreamTimeouts(connect: timeouts.connect, firstByte: deployment.timeout ?? timeouts.firstByte, idle: timeouts.idle)
         )
         phase = .awaitingHead
-        call = UpstreamCall.start(request, on: bridge.transport, channel: channel, consumer: self)
+        call = bridge.startUpstream(request, to: deployment, channel: channel, consumer: self)
     }
 
     // MARK: UpstreamConsumer

@@ -33,14 +33,22 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
             return
         }
         record.clientModel = model
-        let deployment: Deployment
-        if let resolved = configuration.aliases.resolve(model), let picked = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments) {
+        let picked: Result<Deployment, BackendsUnavailable>
+        if let resolved = configuration.aliases.resolve(model) {
             record.alias = resolved.alias
-            deployment = picked
-        } else if let direct = configuration.aliases.allAliases.flatMap(\.deployments).first(where: { $0.model == model }) {
-            deployment = direct
+            picked = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments)
+        } else if case let direct = configuration.aliases.deployments(servingBackendModel: model), !direct.isEmpty {
+            picked = bridge.pickDeployment(alias: model, from: direct)
         } else {
             fail(status: 404, message: configuration.aliases.unknownModelMessage(model), type: "invalid_request_error", code: "model_not_found")
+            return
+        }
+        let deployment: Deployment
+        switch picked {
+        case .success(let chosen): deployment = chosen
+        case .failure(let unavailable):
+            record.note = unavailable.message
+            fail(status: 503, message: unavailable.message, type: "server_error")
             return
         }
         record.backendModel = deployment.model
@@ -53,7 +61,7 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
             method: "POST", url: BackendURL.chatCompletions(deployment.apiBase), headers: headers, body: JSONValue.object(object).jsonBytes,
             timeouts: UpstreamTimeouts(connect: timeouts.connect, firstByte: deployment.timeout ?? timeouts.firstByte, idle: timeouts.idle)
         )
-        call = UpstreamCall.start(request, on: bridge.transport, channel: channel, consumer: self)
+        call = bridge.startUpstream(request, to: deployment, channel: channel, consumer: self)
     }
 
     func upstreamHead(status: Int, headers: [(String, String)]) {

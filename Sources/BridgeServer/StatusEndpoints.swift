@@ -4,14 +4,17 @@ import Foundation
 
 /// The small read-only endpoints: `/health` and `/v1/models`.
 enum StatusEndpoints {
-    /// Liveness and readiness: the process answers, and it has a configuration with aliases.
-    static func health(_ configuration: BridgeConfiguration) -> JSONValue {
+    /// Liveness and readiness: the process answers, and it has a configuration with aliases. With
+    /// `backends` (the health monitor's reports), each backend carries its state, models and warmth.
+    static func health(_ configuration: BridgeConfiguration, backends reports: [BackendHealthReport]? = nil) -> JSONValue {
         let ready = !configuration.aliases.allAliases.isEmpty
+        let backends: [JSONValue] = reports.map { $0.map(\.jsonValue) }
+            ?? configuration.backends.map { ["name": .string($0.name), "url": .string($0.apiBase.absoluteString)] }
         return [
             "status": ready ? "ok" : "no_aliases",
             "ready": .bool(ready),
             "aliases": .int(configuration.aliases.allAliases.count),
-            "backends": .array(configuration.backends.map { ["name": .string($0.name), "url": .string($0.apiBase.absoluteString)] }),
+            "backends": .array(backends),
         ]
     }
 

@@ -1,0 +1,75 @@
+import BridgeConfig
+import Foundation
+
+/// What the monitor knows about one backend, and the hysteresis that turns check and request results
+/// into up/down. A value with no I/O: every rule is a unit test.
+struct BackendHealthRecord: Sendable, Equatable {
+    /// A change of state: logged once, reported to `onStateChange`.
+    struct Transition: Sendable, Equatable {
+        var from: BackendHealthState
+        var to: BackendHealthState
+    }
+
+    private(set) var state = BackendHealthState.unknown
+    private(set) var consecutiveFailures = 0
+    private(set) var consecutiveSuccesses = 0
+    /// A request failed (transport error or 5xx) since the last successful check: routing prefers
+    /// other deployments until a check (or a request) succeeds.
+    private(set) var suspect = false
+    private(set) var lastCheck: Date?
+    private(set) var latencyMs: Int?
+    private(set) var lastError: String?
+    private(set) var models: [BackendModelInfo] = []
+    /// The last warmup round since the backend came up succeeded.
+    var warm = false
+    var lastWarmupLatencyMs: Int?
+
+    /// A health check passed: counts toward up, clears the failure streak, suspicion and error.
+    mutating func checkSucceeded(at time: Date, latencyMs: Int, models: [BackendModelInfo], settings: HealthSettings) -> Transition? {
+        lastCheck = time
+        self.latencyMs = latencyMs
+        self.models = models
+        lastError = nil
+        suspect = false
+        consecutiveFailures = 0
+        consecutiveSuccesses += 1
+        guard state != .up, consecutiveSuccesses >= max(1, settings.successesBeforeUp) else { return nil }
+        return move(to: .up)
+    }
+
+    /// A health check failed: counts toward down.
+    mutating func checkFailed(at time: Date, error: String, settings: HealthSettings) -> Transition? {
+        lastCheck = time
+        return failed(error: error, settings: settings)
+    }
+
+    /// A user request failed on this backend (transport error or 5xx): counts toward down like a failed
+    /// check, and makes the backend suspect until something succeeds.
+    mutating func requestFailed(error: String, settings: HealthSettings) -> Transition? {
+        suspect = true
+        return failed(error: error, settings: settings)
+    }
+
+    /// A user request succeeded: the backend answers, so the failure streak and suspicion end. It does
+    /// not count toward up (only checks bring a down backend back).
+    mutating func requestSucceeded() {
+        suspect = false
+        consecutiveFailures = 0
+        if state != .down { lastError = nil }
+    }
+
+    private mutating func failed(error: String, settings: HealthSettings) -> Transition? {
+        lastError = error
+        consecutiveSuccesses = 0
+        consecutiveFailures += 1
+        guard state != .down, consecutiveFailures >= max(1, settings.failuresBeforeDown) else { return nil }
+        return move(to: .down)
+    }
+
+    private mutating func move(to next: BackendHealthState) -> Transition {
+        let transition = Transition(from: state, to: next)
+        state = next
+        if next == .down { warm = false }
+        return transition
+    }
+}

@@ -1,0 +1,80 @@
+import BridgeConfig
+import BridgeJSON
+import BridgeUpstream
+import Foundation
+
+/// The health check of one backend: `GET <base without /v1>/health` (vLLM's liveness) and
+/// `GET <api_base>/models` (what it serves, with `max_model_len`), and how their answers are judged.
+enum BackendProbe {
+    /// vLLM serves `/health` beside `/v1`, not under it: `http://h:8888/v1` → `http://h:8888/health`.
+    static func healthURL(_ apiBase: URL) -> String {
+        var base = trimmed(apiBase)
+        if base.hasSuffix("/v1") { base.removeLast(3) }
+        return base + "/health"
+    }
+
+    /// `http://h:8888/v1` → `http://h:8888/v1/models`.
+    static func modelsURL(_ apiBase: URL) -> String {
+        trimmed(apiBase) + "/models"
+    }
+
+    /// The two check requests; every phase limited by `health.timeout`.
+    static func requests(for backend: Backend, settings: HealthSettings) -> (health: UpstreamRequest, models: UpstreamRequest) {
+        let timeouts = UpstreamTimeouts(connect: settings.timeout, firstByte: settings.timeout, idle: settings.timeout)
+        var headers: [(String, String)] = [("accept", "application/json")]
+        if let key = backend.apiKey?.value, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
+        return (
+            UpstreamRequest(method: "GET", url: healthURL(backend.apiBase), headers: headers, timeouts: timeouts),
+            UpstreamRequest(method: "GET", url: modelsURL(backend.apiBase), headers: headers, timeouts: timeouts)
+        )
+    }
+
+    /// The verdict on one check: the served models, or why the backend failed it. Nil when either
+    /// request was cancelled (the monitor stopping, the transport shutting down): no verdict at all.
+    static func evaluate(
+        health: Result<FetchedResponse, UpstreamError>, models: Result<FetchedResponse, UpstreamError>
+    ) -> Result<[BackendModelInfo], CheckFailure>? {
+        if case .failure(.cancelled) = health { return nil }
+        if case .failure(.cancelled) = models { return nil }
+        switch health {
+        case .failure(let error):
+            return .failure(CheckFailure("GET /health: \(error)"))
+        case .success(let response) where response.status != 200:
+            return .failure(CheckFailure("GET /health: HTTP \(response.status)"))
+        case .success:
+            break
+        }
+        switch models {
+        case .failure(let error):
+            return .failure(CheckFailure("GET /v1/models: \(error)"))
+        case .success(let response) where response.status != 200:
+            return .failure(CheckFailure("GET /v1/models: HTTP \(response.status)"))
+        case .success(let response):
+            guard let list = parseModels(response.body) else {
+                return .failure(CheckFailure("GET /v1/models: not a model list"))
+            }
+            return .success(list)
+        }
+    }
+
+    /// The `data` of an OpenAI model list: each `id` with vLLM's `max_model_len`. Nil when the body is
+    /// not such a list.
+    static func parseModels(_ body: [UInt8]) -> [BackendModelInfo]? {
+        guard let json = try? JSONParser.parse(body), let data = json["data"]?.arrayValue else { return nil }
+        return data.compactMap { card in
+            card["id"]?.stringValue.map { BackendModelInfo(id: $0, maxModelLen: card["max_model_len"]?.intValue) }
+        }
+    }
+
+    /// Why a check failed, as `lastError` shows it.
+    struct CheckFailure: Error, Sendable, Equatable {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    private static func trimmed(_ url: URL) -> String {
+        var text = url.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+}

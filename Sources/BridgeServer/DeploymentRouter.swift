@@ -1,0 +1,98 @@
+import BridgeConfig
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The routing state shared by every request: requests in flight per deployment, the per-alias turn
+/// counter, and the backends the control plane drained. The choice itself is ``DeploymentSelection``.
+final class DeploymentRouter: Sendable {
+    /// A deployment: one model on one backend.
+    private struct Key: Hashable {
+        var apiBase: String
+        var model: String
+        var backendName: String
+
+        init(_ deployment: Deployment) {
+            apiBase = deployment.apiBase.absoluteString
+            model = deployment.model
+            backendName = deployment.backendName
+        }
+    }
+
+    private struct State {
+        var inFlight: [Key: Int] = [:]
+        var turns: [String: Int] = [:]
+        var drained: Set<String> = []
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    /// The deployment of `alias` a new request should use (see ``DeploymentSelection/choose(_:turn:)``),
+    /// or why there is none.
+    func choose(alias: String, from deployments: [Deployment], health: HealthMonitor) -> Result<Deployment, BackendsUnavailable> {
+        // Read health before taking the router's lock: the two locks are never nested.
+        let availability = deployments.map { health.availability(of: $0.apiBase) }
+        return state.withLockedValue { state in
+            let candidates = zip(deployments, availability).map { deployment, availability in
+                DeploymentCandidate(
+                    backendName: deployment.backendName,
+                    availability: state.drained.contains(deployment.backendName) ? .drained : availability,
+                    inFlight: state.inFlight[Key(deployment), default: 0]
+                )
+            }
+            let turn = state.turns[alias, default: 0]
+            guard let index = DeploymentSelection.choose(candidates, turn: turn) else {
+                return .failure(BackendsUnavailable(message: DeploymentSelection.unavailableMessage(alias: alias, candidates)))
+            }
+            state.turns[alias] = turn &+ 1
+            return .success(deployments[index])
+        }
+    }
+
+    /// A user request to `deployment` started.
+    func begin(_ deployment: Deployment) {
+        state.withLockedValue { $0.inFlight[Key(deployment), default: 0] += 1 }
+    }
+
+    /// A user request to `deployment` ended (exactly once per ``begin(_:)``).
+    func end(_ deployment: Deployment) {
+        state.withLockedValue { state in
+            let key = Key(deployment)
+            let count = state.inFlight[key, default: 0] - 1
+            state.inFlight[key] = count > 0 ? count : nil
+        }
+    }
+
+    /// User requests in flight on `deployment`.
+    func inFlight(_ deployment: Deployment) -> Int {
+        state.withLockedValue { $0.inFlight[Key(deployment), default: 0] }
+    }
+
+    /// User requests in flight on the backend called `backendName`, all its models together.
+    func inFlight(backendName: String) -> Int {
+        state.withLockedValue { state in
+            state.inFlight.reduce(0) { $0 + ($1.key.backendName == backendName ? $1.value : 0) }
+        }
+    }
+
+    /// Excludes a backend from routing; false when it already was.
+    func drain(_ backendName: String) -> Bool {
+        state.withLockedValue { $0.drained.insert(backendName).inserted }
+    }
+
+    /// Routes to a drained backend again; false when it was not drained.
+    func resume(_ backendName: String) -> Bool {
+        state.withLockedValue { $0.drained.remove(backendName) != nil }
+    }
+
+    /// The drained backends' names.
+    var drained: Set<String> { state.withLockedValue { $0.drained } }
+}
+
+extension AliasTable {
+    /// Every deployment whose backend model id is `model`, each (backend, model) once: the pool of an
+    /// OpenAI client that names a backend model directly instead of an alias.
+    func deployments(servingBackendModel model: String) -> [Deployment] {
+        var seen = Set<String>()
+        return allAliases.flatMap(\.deployments).filter { $0.model == model && seen.insert($0.apiBase.absoluteString).inserted }
+    }
+}

@@ -1,0 +1,85 @@
+import BridgeConfig
+import BridgeJSON
+import BridgeUpstream
+import Foundation
+
+/// Keep-alive warmup: a minimal completion to each model a backend serves, so the slow first request
+/// after vLLM starts (CUDA graph capture, cold caches) is paid by the bridge and not by a user.
+///
+/// Warmups go straight to the transport: they are not routed, not counted in flight, not logged as
+/// requests and not in user counters.
+enum WarmupPinger {
+    /// How one warmup round went.
+    struct Outcome: Sendable, Equatable {
+        /// Models that answered 200.
+        var warmed: [String] = []
+        /// Models that did not, with why.
+        var failures: [(model: String, error: String)] = []
+        /// The whole round, models one after the other, in milliseconds.
+        var latencyMs = 0
+
+        var succeeded: Bool { failures.isEmpty && !warmed.isEmpty }
+
+        static func == (lhs: Outcome, rhs: Outcome) -> Bool {
+            lhs.warmed == rhs.warmed && lhs.latencyMs == rhs.latencyMs
+                && lhs.failures.elementsEqual(rhs.failures) { $0.model == $1.model && $0.error == $1.error }
+        }
+    }
+
+    /// `{"model", "messages":[{"role":"user","content":"ping"}], "max_tokens"}`.
+    static func request(model: String, backend: Backend, settings: BridgeSettings) -> UpstreamRequest {
+        var headers: [(String, String)] = [("content-type", "application/json"), ("accept", "application/json")]
+        if let key = backend.apiKey?.value, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
+        let body: JSONValue = [
+            "model": .string(model),
+            "messages": [["role": "user", "content": "ping"]],
+            "max_tokens": .int(max(1, settings.warmup.maxTokens)),
+        ]
+        let timeouts = settings.timeouts
+        return UpstreamRequest(
+            method: "POST", url: trimmed(backend.apiBase) + "/chat/completions", headers: headers, body: body.jsonBytes,
+            // The first request after a start may take minutes (graph capture): the user-request limits apply.
+            timeouts: UpstreamTimeouts(connect: timeouts.connect, firstByte: timeouts.firstByte, idle: timeouts.idle)
+        )
+    }
+
+    /// The models to warm: those configured for the backend, less any it says it does not serve (when
+    /// its model list is known).
+    static func models(for backend: Backend, served: [BackendModelInfo]) -> [String] {
+        guard !served.isEmpty else { return backend.models }
+        let ids = Set(served.map(\.id))
+        return backend.models.filter { ids.contains($0) }
+    }
+
+    /// Warms `models` one after the other. Nil when cancelled (the monitor stopped).
+    static func warm(_ models: [String], on backend: Backend, settings: BridgeSettings, transport: UpstreamTransport) async -> Outcome? {
+        var outcome = Outcome()
+        let clock = ContinuousClock()
+        let started = clock.now
+        for model in models {
+            switch await UpstreamFetch.fetch(request(model: model, backend: backend, settings: settings), on: transport, maximumBytes: 64 * 1024) {
+            case .failure(.cancelled):
+                return nil
+            case .failure(let error):
+                outcome.failures.append((model, "\(error)"))
+            case .success(let response) where response.status != 200:
+                outcome.failures.append((model, "HTTP \(response.status)"))
+            case .success:
+                outcome.warmed.append(model)
+            }
+            if Task.isCancelled { return nil }
+        }
+        outcome.latencyMs = milliseconds(clock.now - started)
+        return outcome
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    private static func trimmed(_ url: URL) -> String {
+        var text = url.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+}

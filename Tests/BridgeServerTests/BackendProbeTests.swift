@@ -1,0 +1,33 @@
+import BridgeUpstream
+import Foundation
+import Testing
+@testable import BridgeServer
+
+/// Check URLs and verdicts: `/health` beside `/v1`, `/v1/models` read for `max_model_len`.
+@Suite("backend probe")
+struct BackendProbeTests {
+    @Test("/health sits beside /v1, /models under the api_base")
+    func urls() {
+        #expect(BackendProbe.healthURL(URL(string: "http://10.0.0.5:8888/v1")!) == "http://10.0.0.5:8888/health")
+        #expect(BackendProbe.modelsURL(URL(string: "http://10.0.0.5:8888/v1")!) == "http://10.0.0.5:8888/v1/models")
+        #expect(BackendProbe.healthURL(URL(string: "https://gpu.example/vllm")!) == "https://gpu.example/vllm/health")
+    }
+
+    @Test("the model list gives each id with its max_model_len")
+    func parsesModels() {
+        let body = Array(#"{"object":"list","data":[{"id":"a","max_model_len":262144},{"id":"b"},{"object":"model"}]}"#.utf8)
+        #expect(BackendProbe.parseModels(body) == [BackendModelInfo(id: "a", maxModelLen: 262144), BackendModelInfo(id: "b", maxModelLen: nil)])
+        #expect(BackendProbe.parseModels(Array("not json".utf8)) == nil)
+    }
+
+    @Test("verdicts: any failure names the request; a cancelled request gives no verdict")
+    func verdicts() {
+        let ok = FetchedResponse(status: 200, body: Array(#"{"data":[{"id":"m","max_model_len":8}]}"#.utf8), truncated: false)
+        let unavailable = FetchedResponse(status: 503, body: [], truncated: false)
+        #expect(BackendProbe.evaluate(health: .success(ok), models: .success(ok)) == .success([BackendModelInfo(id: "m", maxModelLen: 8)]))
+        #expect(BackendProbe.evaluate(health: .success(unavailable), models: .success(ok)) == .failure(.init("GET /health: HTTP 503")))
+        #expect(BackendProbe.evaluate(health: .success(ok), models: .failure(.connectTimeout)) == .failure(.init("GET /v1/models: upstream connect timed out")))
+        #expect(BackendProbe.evaluate(health: .success(ok), models: .success(unavailable)) == .failure(.init("GET /v1/models: HTTP 503")))
+        #expect(BackendProbe.evaluate(health: .failure(.cancelled), models: .success(ok)) == nil)
+    }
+}

@@ -1,0 +1,52 @@
+import Testing
+@testable import BridgeServer
+
+/// The pure choice among a pool's deployments: availability tiers, fewest in flight, ties in turn.
+@Suite("deployment selection")
+struct DeploymentSelectionTests {
+    private func candidate(_ name: String, _ availability: DeploymentAvailability = .healthy, inFlight: Int = 0) -> DeploymentCandidate {
+        DeploymentCandidate(backendName: name, availability: availability, inFlight: inFlight)
+    }
+
+    @Test("the deployment with the fewest requests in flight wins, whatever the turn")
+    func leastInFlight() {
+        let candidates = [candidate("a", inFlight: 3), candidate("b", inFlight: 1), candidate("c", inFlight: 2)]
+        for turn in 0..<5 {
+            #expect(DeploymentSelection.choose(candidates, turn: turn) == 1)
+        }
+    }
+
+    @Test("ties are taken in turn: an idle pool is round-robin, and only the tied ones share")
+    func tiesRoundRobin() {
+        let idle = [candidate("a"), candidate("b"), candidate("c")]
+        #expect((0..<6).map { DeploymentSelection.choose(idle, turn: $0) } == [0, 1, 2, 0, 1, 2])
+        let partly = [candidate("a", inFlight: 1), candidate("b"), candidate("c")]
+        #expect((0..<4).map { DeploymentSelection.choose(partly, turn: $0) } == [1, 2, 1, 2])
+        #expect(DeploymentSelection.choose(idle, turn: Int.min) != nil)
+    }
+
+    @Test("down and drained deployments are never chosen, even when idle")
+    func downAndDrainedSkipped() {
+        let candidates = [candidate("a", .down(reason: "refused")), candidate("b", .drained), candidate("c", inFlight: 7)]
+        for turn in 0..<4 {
+            #expect(DeploymentSelection.choose(candidates, turn: turn) == 2)
+        }
+    }
+
+    @Test("a suspect deployment is used only when no healthy one is left")
+    func suspectLast() {
+        #expect(DeploymentSelection.choose([candidate("a", .suspect), candidate("b", inFlight: 9)], turn: 0) == 1)
+        #expect(DeploymentSelection.choose([candidate("a", .suspect, inFlight: 2), candidate("b", .down(reason: nil)), candidate("c", .suspect)], turn: 0) == 2)
+    }
+
+    @Test("nothing available: nil, and a message naming each backend once with why")
+    func unavailable() {
+        let candidates = [candidate("h1:8888", .down(reason: "GET /health: HTTP 503")), candidate("h1:8888", .down(reason: "GET /health: HTTP 503")), candidate("h2:8888", .drained)]
+        #expect(DeploymentSelection.choose(candidates, turn: 0) == nil)
+        #expect(DeploymentSelection.choose([], turn: 0) == nil)
+        #expect(DeploymentSelection.unavailableMessage(alias: "claude-*", candidates)
+            == "all backends for alias claude-* are down: h1:8888 (GET /health: HTTP 503), h2:8888 (drained)")
+        #expect(DeploymentSelection.unavailableMessage(alias: "x", [candidate("h1:1", .drained), candidate("h2:2", .drained)])
+            == "all backends for alias x are drained: h1:1, h2:2")
+    }
+}
