@@ -70,6 +70,7 @@ let package = Package(
             dependencies: [
                 "BridgeServer", "BridgeConfig", "ControlProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

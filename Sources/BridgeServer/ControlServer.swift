@@ -67,6 +67,8 @@ public final class ControlServer: Sendable {
         let maxLineBytes = configuration.maxLineBytes
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 32)
+            // A client that sends its last request and shuts down its side still gets the answer.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: path) { channel in
                 PeerCredentials.of(channel).flatMapThrowing { peer in
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ControlLineDecoder(maxLength: maxLineBytes)))
