@@ -58,14 +58,14 @@ public final class ControlServer: Sendable {
         configuration: Configuration,
         commands: any ControlCommands,
         logger: Logger,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ControlServer {
         let path = configuration.path
         let policy = try ControlAccessPolicy.forCurrentProcess(groupName: configuration.group)
         try SocketFile.prepare(path)
 
         let maxLineBytes = configuration.maxLineBytes
-        let server = try await ServerBootstrap(group: group)
+        let server = try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 32)
             // A client that sends its last request and shuts down its side still gets the answer.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
