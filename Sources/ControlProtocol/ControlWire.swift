@@ -14,11 +14,12 @@ public enum ControlWire {
     /// The longest request line the daemon reads, newline excluded; longer lines are answered with an error.
     public static let maxRequestLineBytes = 64 * 1024
 
-    /// A JSON encoder with the protocol's conventions: ISO 8601 dates, unescaped slashes, one line.
+    /// A JSON encoder with the protocol's conventions: ISO 8601 dates, sorted keys (stable lines for
+    /// logs and diffs), unescaped slashes, one line.
     public static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 

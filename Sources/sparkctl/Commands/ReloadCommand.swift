@@ -15,26 +15,21 @@ struct ReloadCommand: ParsableCommand {
     static let replyTimeout: Duration = .seconds(60)
 
     func run() throws {
-        let outcome = try Daemon.call(.reload, expecting: ReloadReport.self, options: options, timeout: Self.replyTimeout)
-        if options.json {
-            switch outcome {
-            case .success(let report): printJSON(report)
-            case .failure(let failure): printJSON(["error": failure])
-            }
-        }
-        switch outcome {
+        switch try Daemon.call(.reload, expecting: ReloadReport.self, options: options, timeout: Self.replyTimeout) {
         case .success(let report):
-            if !options.json { show(report) }
+            if options.json { printJSON(report) } else { show(report) }
         case .failure(let failure):
-            if !options.json {
-                printError("sparkctl: reload rejected; spark-bridge keeps its running configuration:")
-                if let diagnostics = failure.diagnostics, !diagnostics.isEmpty {
-                    for diagnostic in diagnostics { printError("  \(diagnostic)") }
-                } else {
-                    for line in failure.message.split(separator: "\n", omittingEmptySubsequences: false) { printError("  \(line)") }
-                }
-            }
+            if options.json { printJSON(["error": failure]) } else { showRejection(failure) }
             throw ExitCode.failure
+        }
+    }
+
+    private func showRejection(_ failure: ControlFailure) {
+        printError("sparkctl: reload rejected; spark-bridge keeps its running configuration:")
+        if let diagnostics = failure.diagnostics, !diagnostics.isEmpty {
+            for diagnostic in diagnostics { printError("  \(diagnostic)") }
+        } else {
+            for line in failure.message.split(separator: "\n", omittingEmptySubsequences: false) { printError("  \(line)") }
         }
     }
 
