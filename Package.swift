@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
         .library(name: "BridgeUpstream", targets: ["BridgeUpstream"]),
         .library(name: "BridgeServer", targets: ["BridgeServer"]),
+        .library(name: "ControlProtocol", targets: ["ControlProtocol"]),
+        .executable(name: "sparkctl", targets: ["sparkctl"]),
         .executable(name: "spark-bridge", targets: ["spark-bridge"]),
         .library(name: "VLLMSimulator", targets: ["VLLMSimulator"]),
         .executable(name: "vllm-sim", targets: ["vllm-sim"]),
@@ -45,7 +47,7 @@ let package = Package(
         .target(
             name: "BridgeServer",
             dependencies: [
-                "BridgeCore", "BridgeJSON", "BridgeConfig", "BridgeUpstream", "CSystemd",
+                "BridgeCore", "BridgeJSON", "BridgeConfig", "BridgeUpstream", "CSystemd", "ControlProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -53,6 +55,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Requests and reports of the control socket, shared by the daemon and sparkctl. Foundation only.
+        .target(name: "ControlProtocol", swiftSettings: strictSettings),
+        // The control client: verbs over the control socket, tables or --json, and `check` (no daemon).
+        .executableTarget(
+            name: "sparkctl",
+            dependencies: [
+                "ControlProtocol", "BridgeConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"], swiftSettings: strictSettings),
+        // The control socket server, peer checks, and the real sparkctl binary against it.
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: [
+                "BridgeServer", "BridgeConfig", "ControlProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

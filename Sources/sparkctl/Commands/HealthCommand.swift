@@ -1,0 +1,37 @@
+import ArgumentParser
+import ControlProtocol
+
+/// `sparkctl health`: one row per backend.
+struct HealthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Show each backend's state, probe latency, models and warmup."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let report = try Daemon.report(.health, expecting: HealthReport.self, options: options)
+        if options.json { return printJSON(report) }
+        let style = Style.stdout
+        var table = TextTable(headings: ["BACKEND", "STATE", "LATENCY", "LAST CHECK", "WARM", "WARMUP", "MODELS", "ERROR"], rightAligned: [2, 5])
+        for backend in report.backends {
+            let state = switch backend.state {
+            case .up: style.green("up")
+            case .down: style.red("down")
+            case .unknown: style.yellow("unknown")
+            }
+            let models = backend.models.map { model in model.maxModelLen.map { "\(model.id) (\($0))" } ?? model.id }
+            table.append([
+                backend.name, state, Formatting.milliseconds(backend.latencyMs), Formatting.timestamp(backend.lastCheck),
+                backend.warm ? "yes" : "no", Formatting.milliseconds(backend.lastWarmupLatencyMs),
+                Formatting.list(models), backend.lastError ?? "-",
+            ])
+        }
+        if report.backends.isEmpty {
+            print("no backends configured")
+        } else {
+            print(table.render(style: style))
+        }
+    }
+}

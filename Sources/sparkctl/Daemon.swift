@@ -1,0 +1,75 @@
+import ArgumentParser
+import ControlProtocol
+import Foundation
+
+/// Sends one request to the daemon and turns what can go wrong into messages and exit codes.
+enum Daemon {
+    /// How long a verb waits for its answer unless it says otherwise.
+    static let defaultReplyTimeout: Duration = .seconds(10)
+
+    /// The daemon's answer to `request`: its report, or the failure it reported.
+    ///
+    /// A daemon that is not running exits 3; a connection or protocol problem exits 1 — both after
+    /// saying why on stderr.
+    static func call<Payload: Codable & Sendable>(
+        _ request: ControlRequest, expecting: Payload.Type, options: GlobalOptions, timeout: Duration = defaultReplyTimeout
+    ) throws(ExitCode) -> Result<Payload, ControlFailure> {
+        let line: [UInt8]
+        do {
+            line = try ControlClient(path: options.socketPath).exchange(request, timeout: timeout)
+        } catch {
+            switch error {
+            case .notRunning(let why):
+                printError("sparkctl: spark-bridge is not running (\(why))")
+                throw ExitCode(3)
+            case .failed(let why):
+                printError("sparkctl: \(why)")
+                throw ExitCode.failure
+            }
+        }
+        let response: ControlResponse<Payload>
+        do {
+            response = try ControlResponse<Payload>.decode(line)
+        } catch {
+            printError("sparkctl: unreadable answer from spark-bridge: \(String(decoding: line.prefix(200), as: UTF8.self))")
+            throw ExitCode.failure
+        }
+        guard response.version == ControlWire.version else {
+            printError("sparkctl: spark-bridge speaks control protocol version \(response.version); this sparkctl speaks \(ControlWire.version)")
+            throw ExitCode.failure
+        }
+        if response.ok, let result = response.result { return .success(result) }
+        return .failure(response.error ?? ControlFailure(message: "spark-bridge refused the request without saying why"))
+    }
+
+    /// The report, or exit 1 after printing the failure (as JSON with `--json`).
+    static func report<Payload: Codable & Sendable>(
+        _ request: ControlRequest, expecting: Payload.Type, options: GlobalOptions, timeout: Duration = defaultReplyTimeout
+    ) throws(ExitCode) -> Payload {
+        switch try call(request, expecting: Payload.self, options: options, timeout: timeout) {
+        case .success(let payload):
+            return payload
+        case .failure(let failure):
+            printFailure(failure, options: options)
+            throw ExitCode.failure
+        }
+    }
+
+    /// A failure: `{"error":{…}}` on stdout with `--json`, `sparkctl: message` on stderr otherwise.
+    static func printFailure(_ failure: ControlFailure, options: GlobalOptions) {
+        if options.json {
+            printJSON(["error": failure])
+        } else {
+            printError("sparkctl: \(failure.message)")
+        }
+    }
+}
+
+/// Prints `value` as indented JSON with sorted keys: stable output for scripts and diffs.
+func printJSON(_ value: some Encodable) {
+    let encoder = ControlWire.makeEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    // The report types encode plain strings, numbers, booleans and dates; they cannot fail.
+    guard let data = try? encoder.encode(value) else { return }
+    print(String(decoding: data, as: UTF8.self))
+}
