@@ -25,7 +25,7 @@ public final class BridgeDaemon: Sendable {
 
     /// The outcome of a reload.
     public enum ReloadOutcome: Sendable {
-        case applied(ConfigDiff)
+        case applied(ConfigDiff, warnings: [ConfigDiagnostic])
         case rejected(ConfigError)
     }
 
@@ -33,7 +33,8 @@ public final class BridgeDaemon: Sendable {
     public let context: BridgeContext
     public let startedAt = Date()
     private let server: BridgeServer
-    private let logger: Logger
+    let logger: Logger
+    private let controlServer = NIOLockedValueBox<ControlServer?>(nil)
     private let lastStatus = NIOLockedValueBox("")
     private let reloadLock = NIOLock()
     private let stopSignal = DispatchSemaphore(value: 0)
@@ -83,6 +84,7 @@ public final class BridgeDaemon: Sendable {
         let signalSources = installSignalHandlers()
         defer { signalSources.forEach { $0.cancel() } }
         context.health.start()
+        startControlSocket()
         SystemdNotifier.ready(status: statusLine())
         startWatchdog()
         startStatusUpdates()
@@ -110,7 +112,7 @@ public final class BridgeDaemon: Sendable {
                 let summary = diff.isEmpty ? "no changes" : diff.lines.joined(separator: "; ")
                 logger.notice("configuration reloaded from \(options.configPath): \(summary)")
                 SystemdNotifier.ready(status: statusLine())
-                return .applied(diff)
+                return .applied(diff, warnings: loaded.warnings)
             } catch {
                 logger.error("reload rejected, the running configuration stays: \(error)")
                 SystemdNotifier.status("reload rejected: \(error.diagnostics.first.map(\.description) ?? "\(error)") | \(statusLine())")
@@ -192,8 +194,44 @@ public final class BridgeDaemon: Sendable {
         }
         // The monitor stops before the transport does, or every check in flight is cancelled noisily.
         context.health.stop()
+        stopControlSocket()
         server.shutdown()
         logger.notice("stopped")
+    }
+
+    /// Opens the control socket for sparkctl. Without it (no permission on its directory, say) the
+    /// bridge still serves; the log says why sparkctl cannot reach it.
+    private func startControlSocket() {
+        var configured = context.configuration.settings
+        if let path = options.controlSocket { configured.controlSocket = path }
+        let settings = configured
+        let logger = logger
+        let box = controlServer
+        let commands = self
+        blockingWait {
+            do {
+                let server = try await ControlServer.start(configuration: .init(settings: settings), commands: commands, logger: logger)
+                box.withLockedValue { $0 = server }
+                logger.info("control socket: \(settings.controlSocket)")
+            } catch {
+                logger.warning("control socket \(settings.controlSocket) unavailable, sparkctl cannot reach this daemon: \(error)")
+            }
+        }
+    }
+
+    private func stopControlSocket() {
+        guard let server = controlServer.withLockedValue({ $0 }) else { return }
+        blockingWait { await server.shutdown() }
+    }
+
+    /// Runs async work to completion from a plain thread.
+    private func blockingWait(_ work: @escaping @Sendable () async -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await work()
+            done.signal()
+        }
+        done.wait()
     }
 
     private func waitForIdle(until deadline: ContinuousClock.Instant) -> Int {

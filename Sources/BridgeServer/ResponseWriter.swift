@@ -30,7 +30,9 @@ final class ResponseWriter {
         var headers = HTTPHeaders(extra)
         headers.replaceOrAdd(name: "request-id", value: requestID)
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
+        // 529 has no standard reason phrase; Anthropic's servers send it as "Overloaded".
+        let responseStatus = status == 529 ? HTTPResponseStatus(statusCode: 529, reasonPhrase: "Overloaded") : HTTPResponseStatus(statusCode: status)
+        let head = HTTPResponseHead(version: .http1_1, status: responseStatus, headers: headers)
         context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
     }
 

@@ -1,0 +1,90 @@
+import BridgeConfig
+import ControlProtocol
+import Foundation
+import Logging
+
+/// What `sparkctl` asks the running daemon, answered from its live state.
+extension BridgeDaemon: ControlCommands {
+    public func status() async -> StatusReport {
+        let configuration = context.configuration
+        return StatusReport(
+            version: BridgeVersion.current,
+            uptimeSeconds: Date().timeIntervalSince(startedAt),
+            configPath: options.configPath,
+            configLoadedAt: configuration.loadedAt,
+            listeners: listeners.map { "http://\($0)" },
+            requestsInFlight: context.tracker.requestsInFlight,
+            streamsInFlight: context.tracker.streamsInFlight,
+            requestsTotal: context.tracker.requestsTotal,
+            draining: context.isDraining,
+            drainedBackends: context.drainedBackends.sorted()
+        )
+    }
+
+    public func health() async -> HealthReport {
+        HealthReport(backends: context.healthSnapshot().map { report in
+            BackendHealth(
+                name: report.name, url: report.url, state: BackendState(rawValue: report.state.rawValue) ?? .unknown,
+                lastCheck: report.lastCheck, latencyMs: report.latencyMs.map(Double.init), lastError: report.lastError,
+                models: report.models.map { BackendModel(id: $0.id, maxModelLen: $0.maxModelLen) },
+                warm: report.warm, lastWarmupLatencyMs: report.lastWarmupLatencyMs.map(Double.init)
+            )
+        })
+    }
+
+    public func aliases() async -> AliasesReport {
+        AliasesReport(context.configuration.aliases)
+    }
+
+    public func reload() async -> Result<ReloadReport, ControlFailure> {
+        switch reload() as ReloadOutcome {
+        case .applied(let diff, let warnings): .success(ReloadReport(diff, warnings: warnings))
+        case .rejected(let error): .failure(ControlFailure(error))
+        }
+    }
+
+    /// Without a backend: stop taking requests, wait for those in flight up to `timeout` (default the
+    /// drain deadline), then cut the rest. With a backend: stop routing to it and wait for its
+    /// requests to finish; the others keep serving.
+    public func drain(timeout: Duration?, backend: String?) async -> Result<DrainReport, ControlFailure> {
+        let deadline = ContinuousClock.now + (timeout ?? context.configuration.settings.drainDeadline)
+        if let backend {
+            guard context.drainBackend(backend) else {
+                let known = context.configuration.backends.map(\.name).joined(separator: ", ")
+                return .failure(ControlFailure(message: "no backend named \(backend); known backends: \(known)"))
+            }
+            logger.notice("backend \(backend) drained: no new requests are routed to it")
+            let startCount = inFlight(on: backend)
+            while inFlight(on: backend) > 0, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return .success(DrainReport(finished: startCount - inFlight(on: backend), cut: 0, draining: context.isDraining))
+        }
+        context.isDraining = true
+        SystemdNotifier.status(statusLine())
+        let startCount = context.tracker.requestsInFlight
+        logger.notice("draining: new requests get 529; waiting for \(startCount) in flight")
+        let remaining = await context.tracker.waitUntilIdle(deadline: deadline)
+        let cut = remaining > 0 ? context.tracker.cutAll() : 0
+        if cut > 0 { logger.warning("drain timeout: cut \(cut) requests") }
+        return .success(DrainReport(finished: max(0, startCount - cut), cut: cut, draining: true))
+    }
+
+    public func resume(backend: String?) async -> Result<ResumeReport, ControlFailure> {
+        if let backend {
+            guard context.resumeBackend(backend) else {
+                return .failure(ControlFailure(message: "no backend named \(backend)"))
+            }
+            logger.notice("backend \(backend) resumed")
+        } else {
+            context.isDraining = false
+            logger.notice("resumed: taking new requests")
+        }
+        SystemdNotifier.status(statusLine())
+        return .success(ResumeReport(draining: context.isDraining))
+    }
+
+    private func inFlight(on backend: String) -> Int {
+        context.healthSnapshot().first { $0.name == backend }?.inFlight ?? 0
+    }
+}
