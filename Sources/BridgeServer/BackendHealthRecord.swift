@@ -50,6 +50,13 @@ struct BackendHealthRecord: Sendable, Equatable {
         return failed(error: error, settings: settings)
     }
 
+    /// A user request got a 5xx answer: the backend is alive, so nothing counts toward down, but it is
+    /// suspect (avoided while another deployment is healthy) until something succeeds.
+    mutating func answeredWithError(error: String) {
+        suspect = true
+        lastError = error
+    }
+
     /// A user request succeeded: the backend answers, so the failure streak and suspicion end. It does
     /// not count toward up (only checks bring a down backend back).
     mutating func requestSucceeded() {

@@ -79,12 +79,16 @@ public final class BridgeDaemon: Sendable {
     /// The addresses served.
     public var listeners: [String] { server.boundAddresses }
 
-    /// Announces readiness and blocks until SIGTERM or SIGINT, then drains and stops. SIGHUP reloads.
-    public func runUntilStopped() {
+    /// Installs the signal handlers, opens the control socket, starts the health monitor, then
+    /// announces readiness (`onReady`, and READY=1 to systemd) — so nothing that acts on the
+    /// announcement can meet a half-started daemon — and blocks until SIGTERM or SIGINT, then drains
+    /// and stops. SIGHUP reloads.
+    public func runUntilStopped(onReady: () -> Void = {}) {
         let signalSources = installSignalHandlers()
         defer { signalSources.forEach { $0.cancel() } }
         context.health.start()
         startControlSocket()
+        onReady()
         SystemdNotifier.ready(status: statusLine())
         startWatchdog()
         startStatusUpdates()

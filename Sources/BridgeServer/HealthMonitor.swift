@@ -228,9 +228,10 @@ public final class HealthMonitor: Sendable {
         }
     }
 
-    /// A user request on the backend at `apiBase` ended: `failure` (a transport error or 5xx) counts
-    /// toward down and makes it suspect; a success ends the failure streak. Ignored while not running.
-    func requestFinished(apiBase: URL, failure: String?) {
+    /// A user request on the backend at `apiBase` ended: `failure` makes it suspect and, when
+    /// `countsTowardDown` (transport failures, not a 5xx answer), counts toward down; a success ends
+    /// the failure streak. Ignored while not running.
+    func requestFinished(apiBase: URL, failure: String?, countsTowardDown: Bool = true) {
         let announcement = state.withLockedValue { state -> Announcement? in
             guard state.running, var entry = state.entries[Self.key(apiBase)] else { return nil }
             defer { state.entries[Self.key(apiBase)] = entry }
@@ -239,6 +240,10 @@ public final class HealthMonitor: Sendable {
                 return nil
             }
             state.counters.requestFailures += 1
+            guard countsTowardDown else {
+                entry.record.answeredWithError(error: "request failed: \(failure)")
+                return nil
+            }
             guard let transition = entry.record.requestFailed(error: "request failed: \(failure)", settings: state.settings.health) else { return nil }
             // A warmup of a backend that went down would only fail: the next up starts a fresh one.
             entry.cancelWarmup()

@@ -59,11 +59,17 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             }
             record.alias = resolved.alias
             let deployment: Deployment
+            var unavailable: String?
             switch bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments) {
-            case .success(let picked): deployment = picked
-            case .failure(let unavailable):
-                record.note = unavailable.message
-                throw AnthropicError(.overloaded, unavailable.message)
+            case .success(let picked):
+                deployment = picked
+            case .failure(let failure) where endpoint == .countTokens && !resolved.deployments.isEmpty:
+                // Counting needs no backend to estimate: answer with the labelled estimate.
+                deployment = resolved.deployments[0]
+                unavailable = failure.message
+            case .failure(let failure):
+                record.note = failure.message
+                throw AnthropicError(.overloaded, failure.message)
             }
             record.backendModel = deployment.model
             record.backend = deployment.backendName
@@ -74,6 +80,10 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 bridge.logger.warning("\(record.requestID): \(warning)", metadata: ["REQUEST_ID": "\(record.requestID)"])
             }
             self.translated = translated
+            if let unavailable {
+                respondWithEstimate(reason: unavailable)
+                return
+            }
             send()
         } catch {
             finish(with: error)

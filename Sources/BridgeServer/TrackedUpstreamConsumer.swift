@@ -8,8 +8,11 @@ final class InFlightTicket: Sendable {
     /// How the upstream call ended, for the health monitor.
     enum Outcome: Sendable, Equatable {
         case succeeded
-        /// A transport error or a 5xx: counts toward down.
+        /// A transport error (refused, timed out, reset): counts toward down.
         case failed(String)
+        /// The backend answered with a 5xx: it is alive, so this does not count toward down, but it is
+        /// avoided while another deployment is healthy.
+        case answeredWithError(String)
         /// Cancelled (client gone, shutdown): says nothing about the backend.
         case abandoned
     }
@@ -41,6 +44,7 @@ final class InFlightTicket: Sendable {
         switch outcome {
         case .succeeded: health.requestFinished(apiBase: deployment.apiBase, failure: nil)
         case .failed(let reason): health.requestFinished(apiBase: deployment.apiBase, failure: reason)
+        case .answeredWithError(let reason): health.requestFinished(apiBase: deployment.apiBase, failure: reason, countsTowardDown: false)
         case .abandoned: break
         }
     }
@@ -77,7 +81,7 @@ final class TrackedUpstreamConsumer: UpstreamConsumer {
         switch result {
         case .failure(.cancelled): .abandoned
         case .failure(let error): .failed(error.description)
-        case .success: if let status, status >= 500 { .failed("HTTP \(status)") } else { .succeeded }
+        case .success: if let status, status >= 500 { .answeredWithError("HTTP \(status)") } else { .succeeded }
         }
     }
 }

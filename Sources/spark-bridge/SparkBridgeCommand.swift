@@ -62,8 +62,9 @@ struct SparkBridgeCommand: ParsableCommand {
             FileHandle.standardError.write(Data("spark-bridge: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        // Straight to the descriptor, so a supervisor or a test reading the pipe sees it at once.
-        FileHandle.standardOutput.write(Data(daemon.listeners.map { "spark-bridge listening on http://\($0)\n" }.joined().utf8))
-        daemon.runUntilStopped()
+        daemon.runUntilStopped {
+            // Straight to the descriptor, so a supervisor or a test reading the pipe sees it at once.
+            FileHandle.standardOutput.write(Data(daemon.listeners.map { "spark-bridge listening on http://\($0)\n" }.joined().utf8))
+        }
     }
 }

@@ -50,14 +50,15 @@ def _bin_dir() -> Path:
 class Process:
     """A child process that announces `… listening on http://HOST:PORT` on stdout."""
 
-    def __init__(self, name: str, argv: list[str], workdir: Path) -> None:
+    def __init__(self, name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
         self.name = name
         self.argv = argv
         self.stderr_path = workdir / f"{name}.stderr"
         self._stderr = open(self.stderr_path, "wb")
         self._lines: queue.Queue[str | None] = queue.Queue()
         self.popen = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         threading.Thread(target=self._read_stdout, name=f"{name}-stdout", daemon=True).start()
         _started.append(self)
@@ -93,7 +94,8 @@ class Process:
         return self.popen.poll() is None
 
     def stderr_tail(self, lines: int = 80) -> str:
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         try:
             text = self.stderr_path.read_text("utf-8", "replace")
         except OSError:
@@ -101,6 +103,9 @@ class Process:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
+        """Stops the process on purpose: it no longer counts as a process under test."""
+        if self in _started:
+            _started.remove(self)
         if self.alive:
             self.popen.send_signal(signal.SIGTERM)
             try:
