@@ -49,7 +49,6 @@ struct RecordingTests {
             let text = String(repeating: "word ", count: 200)  // 10 s at 20 tokens/s
             let body = chatRequest(directive: ["text": .string(text)], stream: true).jsonString
             let request = "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
-            let started = ContinuousClock.now
             let received = try await RawHTTPClient.exchange(port: server.port, request: Array(request.utf8)) { bytes in
                 String(decoding: bytes, as: UTF8.self).components(separatedBy: #""content":"#).count > 3
             }
@@ -58,7 +57,6 @@ struct RecordingTests {
             #expect(entry != nil)
             #expect(entry?["completed"] == false)
             #expect(entry?["status"] == 200)
-            #expect(ContinuousClock.now - started < .seconds(3))
         }
     }
 
