@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(libsystemd-dev libcurl4-openssl-dev libyaml-dev pkg-config)
 if [ "${1:-build}" = test ]; then
-    packages+=(python3-venv curl)
+    packages+=(python3-venv curl systemd)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -212,3 +212,40 @@ def test_metrics_count_the_requests_made(service: Service) -> None:
     assert metric(text, "spark_bridge_time_to_first_token_seconds_count", alias=ALIAS) == 3
     assert metric(text, "spark_bridge_backend_up", backend=service.sim.url.removeprefix("http://")) == 1
     assert metric(text, "spark_bridge_requests_in_flight") == 0
+
+
+def test_socket_activation_serves_on_the_passed_socket(bin_dir: Path, workdir: Path, sim: Sim) -> None:
+    """With a listening socket passed the way systemd passes it (LISTEN_FDS, FileDescriptorName=http),
+    the bridge serves on it instead of binding its configured address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = workdir / "socket-activation.yaml"
+    config.write_text(bridge_config(sim.url + "/v1", settings={"listen": "127.0.0.1:1"}))
+    socket_dir = tempfile.mkdtemp(prefix="sb-", dir="/tmp")
+    stderr_path = workdir / "socket-activation.stderr"
+    with open(stderr_path, "wb") as stderr:
+        activator = subprocess.Popen(
+            ["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "--fdname=http",
+             str(bin_dir / "spark-bridge"), "--config", str(config), "--control-socket", os.path.join(socket_dir, "c.sock")],
+            stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda: _answers(url), 20)
+            reply = anthropic.Anthropic(base_url=url, api_key="unused", max_retries=0).messages.create(
+                model=ALIAS, max_tokens=16, messages=[{"role": "user", "content": directive(text="activated")}]
+            )
+            assert reply.content[0].text == "activated"
+            assert "serving on 1 socket(s) passed by systemd" in stderr_path.read_text()
+        finally:
+            activator.terminate()
+            activator.wait(timeout=20)
+            shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url + "/", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
