@@ -52,6 +52,7 @@ DEB_VERSION = $(shell dpkg-parsechangelog -l packaging/debian/changelog -S Versi
 DEB = dist/spark-bridge_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
 
 deb: deps
+	@scripts/ensure-deps.sh package
 	$(SWIFT) build $(RELEASE_FLAGS)
 	packaging/build-deb.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)" dist
 

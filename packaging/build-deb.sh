@@ -52,7 +52,7 @@ if ! $have_sparkctl; then
 	echo "build-deb: no sparkctl product: the unit checks with spark-bridge --check and reloads with SIGHUP" >&2
 	sed -i \
 		-e 's|^ExecStartPre=/usr/bin/sparkctl check --config \(.*\)$|ExecStartPre=/usr/sbin/spark-bridge --check --config \1|' \
-		-e 's|^ExecReload=/usr/bin/sparkctl reload$|ExecReload=/usr/sbin/spark-bridge --check --config /etc/spark-bridge/config.yaml\nExecReload=/bin/kill -HUP $MAINPID|' \
+		-e 's|^ExecReload=/usr/bin/sparkctl reload$|ExecReload=/usr/sbin/spark-bridge --check --config /etc/spark-bridge/config.yaml\nExecReload=/bin/sh -c '\''kill -HUP $$MAINPID'\''|' \
 		-e 's| man:sparkctl(1)||' \
 		"$root/lib/systemd/system/spark-bridge.service"
 fi
