@@ -157,9 +157,9 @@ fail() {
 	echo "----- output of the step -----"
 	tail -50 "$out" 2>/dev/null
 	echo "----- systemctl status -----"
-	inside systemctl status --no-pager -l spark-bridge.service vllm-sim.service 2>&1 | tail -40
+	inside systemctl status --no-pager -l spark-bridge.service vllm-sim.service 2>&1 | tail -40 || true
 	echo "----- journal (spark-bridge, vllm-sim) -----"
-	inside journalctl --no-pager -o short-precise -n 150 -u spark-bridge.service -u spark-bridge.socket -u vllm-sim.service 2>&1
+	inside journalctl --no-pager -o short-precise -n 150 -u spark-bridge.service -u spark-bridge.socket -u vllm-sim.service 2>&1 || true
 	echo "----- results so far -----"
 	printf '  %s\n' "${results[@]}"
 	exit 1
@@ -235,10 +235,18 @@ else
 	wait_for 10 'curl -sf http://127.0.0.1:4000/health | grep -q "\"ready\":true"' || fail "/health not ready"
 	health="curl /health: $(inside curl -s http://127.0.0.1:4000/health | cut -c1-100)"
 fi
+# A user in the spark-bridge group: sparkctl is let in, claude-local reads the address from the config.
+must adduser --quiet --disabled-password --gecos "" sbtester
+must adduser --quiet sbtester spark-bridge
+if $have_sparkctl; then
+	inside runuser -u sbtester -- sparkctl health >>"$out" 2>&1 || fail "sparkctl health refused to a spark-bridge group member"
+fi
+inside runuser -u sbtester -- env CLAUDE=env claude-local >"$scratch/claude-local.out" 2>>"$out" || fail "claude-local failed"
+grep -qx 'ANTHROPIC_BASE_URL=http://127.0.0.1:4000' "$scratch/claude-local.out" || fail "claude-local: $(grep ANTHROPIC "$scratch/claude-local.out")"
 stream "Say hello" >"$out" 2>&1 || fail "curl failed"
 stream_complete "$out" || fail "incomplete event stream"
 grep -q 'Hello' "$out" || fail "no answer text in the stream"
-pass "$health; stream of $(grep -c '^event:' "$out") events ends with message_stop"
+pass "$health; group member: $($have_sparkctl && echo "sparkctl let in, ")claude-local -> 127.0.0.1:4000; stream of $(grep -c '^event:' "$out") events ends with message_stop"
 
 begin "3 reload: a new alias applies; a broken edit is refused and the service stays active"
 inside cp /root/system-test/config-added-alias.yaml /etc/spark-bridge/config.yaml
@@ -316,6 +324,7 @@ wait_for 30 'systemctl is-active -q spark-bridge.service' || fail "not restarted
 must apt-get remove -y -q spark-bridge
 [ "$(inside systemctl is-active spark-bridge.service || true)" != active ] || fail "still active after remove"
 inside test -f /etc/spark-bridge/config.yaml || fail "remove deleted the configuration"
+must deluser --quiet sbtester # a group with members outlives the purge (delgroup --only-if-empty)
 must apt-get purge -y -q spark-bridge
 inside test ! -e /etc/spark-bridge || fail "/etc/spark-bridge left after purge"
 if inside getent passwd spark-bridge >/dev/null; then fail "user left after purge"; fi
