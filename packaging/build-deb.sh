@@ -27,8 +27,13 @@ arch=$(dpkg --print-architecture)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(dpkg-parsechangelog -l "$pkg/debian/changelog" -S Timestamp)}
 
 [ -x "$bin/spark-bridge" ] || { echo "build-deb: $bin/spark-bridge missing: build first" >&2; exit 1; }
+# sparkctl is packaged when Package.swift declares the product (not merely when a binary, maybe
+# stale, is lying in BIN_DIR).
 have_sparkctl=false
-[ -x "$bin/sparkctl" ] && have_sparkctl=true
+if grep -q '\.executable(name: "sparkctl"' "$repo/Package.swift"; then
+	have_sparkctl=true
+	[ -x "$bin/sparkctl" ] || { echo "build-deb: $bin/sparkctl missing: build first" >&2; exit 1; }
+fi
 
 rm -rf "$work"
 umask 022
