@@ -45,7 +45,7 @@ clean:
 
 ## Debian package dist/spark-bridge_<version>_<arch>.deb: release build with the Swift runtime linked
 ## statically, no $ORIGIN rpath, full RELRO, fortified C; stripped, staged from packaging/ and built
-## with dpkg-deb. Then lint it.
+## with dpkg-deb. lint-deb: lintian, failing on any warning or info tag not overridden.
 RELEASE_FLAGS = -c release --static-swift-stdlib --disable-local-rpath \
 	-Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now -Xcc -D_FORTIFY_SOURCE=2
 DEB_VERSION = $(shell dpkg-parsechangelog -l packaging/debian/changelog -S Version)
