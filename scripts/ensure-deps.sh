@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages spark-bridge builds and tests with, when they are missing.
-# Usage: scripts/ensure-deps.sh [build|test]   (test adds what the end-to-end tests need)
+# Usage: scripts/ensure-deps.sh [build|test|package]   (test adds what the end-to-end tests need,
+# package what make deb, lint-deb and system-test need)
 set -euo pipefail
 packages=(libsystemd-dev libcurl4-openssl-dev libyaml-dev pkg-config)
 if [ "${1:-build}" = test ]; then
     packages+=(python3-venv curl systemd)
+fi
+if [ "${1:-build}" = package ]; then
+    packages+=(dpkg-dev lintian debootstrap systemd-container)
 fi
 missing=()
 for package in "${packages[@]}"; do
