@@ -6,26 +6,13 @@ import Foundation
 /// The health check of one backend: `GET <base without /v1>/health` (vLLM's liveness) and
 /// `GET <api_base>/models` (what it serves, with `max_model_len`), and how their answers are judged.
 enum BackendProbe {
-    /// vLLM serves `/health` beside `/v1`, not under it: `http://h:8888/v1` → `http://h:8888/health`.
-    static func healthURL(_ apiBase: URL) -> String {
-        var base = trimmed(apiBase)
-        if base.hasSuffix("/v1") { base.removeLast(3) }
-        return base + "/health"
-    }
-
-    /// `http://h:8888/v1` → `http://h:8888/v1/models`.
-    static func modelsURL(_ apiBase: URL) -> String {
-        trimmed(apiBase) + "/models"
-    }
-
     /// The two check requests; every phase limited by `health.timeout`.
     static func requests(for backend: Backend, settings: HealthSettings) -> (health: UpstreamRequest, models: UpstreamRequest) {
         let timeouts = UpstreamTimeouts(connect: settings.timeout, firstByte: settings.timeout, idle: settings.timeout)
-        var headers: [(String, String)] = [("accept", "application/json")]
-        if let key = backend.apiKey?.value, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
+        let headers = BackendRequest.headers([("accept", "application/json")], apiKey: backend.apiKey)
         return (
-            UpstreamRequest(method: "GET", url: healthURL(backend.apiBase), headers: headers, timeouts: timeouts),
-            UpstreamRequest(method: "GET", url: modelsURL(backend.apiBase), headers: headers, timeouts: timeouts)
+            UpstreamRequest(method: "GET", url: BackendURL.health(backend.apiBase), headers: headers, timeouts: timeouts),
+            UpstreamRequest(method: "GET", url: BackendURL.models(backend.apiBase), headers: headers, timeouts: timeouts)
         )
     }
 
@@ -72,9 +59,4 @@ enum BackendProbe {
         init(_ message: String) { self.message = message }
     }
 
-    private static func trimmed(_ url: URL) -> String {
-        var text = url.absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        return text
-    }
 }

@@ -93,8 +93,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     private func send() {
         guard let deployment, let translated else { return }
         let streams = endpoint == .messages && translated.body["stream"] == true
-        var headers: [(String, String)] = [("content-type", "application/json"), ("accept", streams ? "text/event-stream" : "application/json")]
-        if let key = deployment.apiKey?.value, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
+        let headers = BackendRequest.headers([("content-type", "application/json"), ("accept", streams ? "text/event-stream" : "application/json")], apiKey: deployment.apiKey)
         let url: String
         let body: [UInt8]
         switch endpoint {
@@ -105,10 +104,9 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             url = BackendURL.tokenize(deployment.apiBase)
             body = translated.tokenizeBody.jsonBytes
         }
-        let timeouts = configuration.settings.timeouts
         let request = UpstreamRequest(
             method: "POST", url: url, headers: headers, body: body,
-            timeouts: UpstreamTimeouts(connect: timeouts.connect, firstByte: deployment.timeout ?? timeouts.firstByte, idle: timeouts.idle)
+            timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout)
         )
         phase = .awaitingHead
         call = bridge.startUpstream(request, to: deployment, channel: channel, consumer: self)
@@ -319,25 +317,5 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         } else {
             writer.respond(error: error)
         }
-    }
-}
-
-/// Backend endpoint URLs from a deployment's `api_base` (which ends in `/v1` for vLLM).
-enum BackendURL {
-    static func chatCompletions(_ apiBase: URL) -> String {
-        trimmed(apiBase) + "/chat/completions"
-    }
-
-    /// vLLM serves `/tokenize` beside `/v1`, not under it.
-    static func tokenize(_ apiBase: URL) -> String {
-        var base = trimmed(apiBase)
-        if base.hasSuffix("/v1") { base.removeLast(3) }
-        return base + "/tokenize"
-    }
-
-    private static func trimmed(_ url: URL) -> String {
-        var text = url.absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        return text
     }
 }

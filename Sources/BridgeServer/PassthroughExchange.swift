@@ -54,12 +54,11 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
         record.backendModel = deployment.model
         record.backend = deployment.backendName
         object["model"] = .string(deployment.model)
-        var headers: [(String, String)] = [("content-type", "application/json")]
-        if let key = deployment.apiKey?.value, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
-        let timeouts = configuration.settings.timeouts
         let request = UpstreamRequest(
-            method: "POST", url: BackendURL.chatCompletions(deployment.apiBase), headers: headers, body: JSONValue.object(object).jsonBytes,
-            timeouts: UpstreamTimeouts(connect: timeouts.connect, firstByte: deployment.timeout ?? timeouts.firstByte, idle: timeouts.idle)
+            method: "POST", url: BackendURL.chatCompletions(deployment.apiBase),
+            headers: BackendRequest.headers([("content-type", "application/json")], apiKey: deployment.apiKey),
+            body: JSONValue.object(object).jsonBytes,
+            timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout)
         )
         call = bridge.startUpstream(request, to: deployment, channel: channel, consumer: self)
     }

@@ -28,18 +28,16 @@ enum WarmupPinger {
 
     /// `{"model", "messages":[{"role":"user","content":"ping"}], "max_tokens"}`.
     static func request(model: String, backend: Backend, settings: BridgeSettings) -> UpstreamRequest {
-        var headers: [(String, String)] = [("content-type", "application/json"), ("accept", "application/json")]
-        if let key = backend.apiKey?.value, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
+        let headers = BackendRequest.headers([("content-type", "application/json"), ("accept", "application/json")], apiKey: backend.apiKey)
         let body: JSONValue = [
             "model": .string(model),
             "messages": [["role": "user", "content": "ping"]],
             "max_tokens": .int(max(1, settings.warmup.maxTokens)),
         ]
-        let timeouts = settings.timeouts
         return UpstreamRequest(
-            method: "POST", url: trimmed(backend.apiBase) + "/chat/completions", headers: headers, body: body.jsonBytes,
+            method: "POST", url: BackendURL.chatCompletions(backend.apiBase), headers: headers, body: body.jsonBytes,
             // The first request after a start may take minutes (graph capture): the user-request limits apply.
-            timeouts: UpstreamTimeouts(connect: timeouts.connect, firstByte: timeouts.firstByte, idle: timeouts.idle)
+            timeouts: BackendRequest.timeouts(settings.timeouts)
         )
     }
 
@@ -75,11 +73,5 @@ enum WarmupPinger {
 
     static func milliseconds(_ duration: Duration) -> Int {
         Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-    }
-
-    private static func trimmed(_ url: URL) -> String {
-        var text = url.absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        return text
     }
 }

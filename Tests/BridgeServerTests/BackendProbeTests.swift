@@ -8,9 +8,9 @@ import Testing
 struct BackendProbeTests {
     @Test("/health sits beside /v1, /models under the api_base")
     func urls() {
-        #expect(BackendProbe.healthURL(URL(string: "http://10.0.0.5:8888/v1")!) == "http://10.0.0.5:8888/health")
-        #expect(BackendProbe.modelsURL(URL(string: "http://10.0.0.5:8888/v1")!) == "http://10.0.0.5:8888/v1/models")
-        #expect(BackendProbe.healthURL(URL(string: "https://gpu.example/vllm")!) == "https://gpu.example/vllm/health")
+        #expect(BackendURL.health(URL(string: "http://10.0.0.5:8888/v1")!) == "http://10.0.0.5:8888/health")
+        #expect(BackendURL.models(URL(string: "http://10.0.0.5:8888/v1")!) == "http://10.0.0.5:8888/v1/models")
+        #expect(BackendURL.health(URL(string: "https://gpu.example/vllm")!) == "https://gpu.example/vllm/health")
     }
 
     @Test("the model list gives each id with its max_model_len")
