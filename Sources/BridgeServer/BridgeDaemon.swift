@@ -239,15 +239,12 @@ public final class BridgeDaemon: Sendable {
     }
 
     private func waitForIdle(until deadline: ContinuousClock.Instant) -> Int {
-        let done = DispatchSemaphore(value: 0)
         let result = NIOLockedValueBox(0)
         let tracker = context.tracker
-        Task {
+        blockingWait {
             let remaining = await tracker.waitUntilIdle(deadline: deadline)
             result.withLockedValue { $0 = remaining }
-            done.signal()
         }
-        done.wait()
         return result.withLockedValue { $0 }
     }
 }

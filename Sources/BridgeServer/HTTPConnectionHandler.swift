@@ -83,10 +83,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         let logger = bridge.logger
         let tracker = bridge.tracker
         let metrics = bridge.metrics
-        let writer = ResponseWriter(context: context, keepAlive: head.isKeepAlive && !bodyTooLarge, requestID: record.requestID) { [weak self] in
+        let writer = ResponseWriter(context: context, keepAlive: head.isKeepAlive && !bodyTooLarge, requestID: record.requestID) { [weak self] status in
             self?.active = nil
-        }
-        writer.onLog = { status in
             tracker.end(record.requestID)
             metrics.recordInFlight(requests: tracker.requestsInFlight, streams: tracker.streamsInFlight)
             record.log(status: status, to: logger, metrics: metrics)

@@ -32,7 +32,8 @@ final class RequestRecord {
     /// One line at completion: request id, alias → backend model, status, time to first token,
     /// duration, tokens in and out, as text and as structured metadata.
     func log(status: Int?, to logger: Logger, metrics: BridgeMetrics) {
-        let duration = Self.milliseconds(NIODeadline.now() - started)
+        let elapsed = NIODeadline.now() - started
+        let duration = Self.milliseconds(elapsed)
         var metadata: Logger.Metadata = [
             "REQUEST_ID": "\(requestID)",
             "STATUS": "\(status ?? 0)",
@@ -66,8 +67,8 @@ final class RequestRecord {
         if let upstreamError { metrics.recordUpstreamError(kind: upstreamError, backend: backend) }
         metrics.recordRequest(
             path: path, alias: alias ?? clientModel, status: status ?? 0,
-            timeToFirstToken: firstTokenAt.map { .nanoseconds($0.uptimeNanoseconds - started.uptimeNanoseconds) },
-            duration: .nanoseconds(NIODeadline.now().uptimeNanoseconds - started.uptimeNanoseconds),
+            timeToFirstToken: firstTokenAt.map { .nanoseconds(($0 - started).nanoseconds) },
+            duration: .nanoseconds(elapsed.nanoseconds),
             inputTokens: usage.map { $0.inputTokens + $0.cacheReadInputTokens }, outputTokens: usage?.outputTokens
         )
     }

@@ -10,15 +10,15 @@ final class ResponseWriter {
     let requestID: String
     private(set) var status: Int?
     private(set) var ended = false
-    private var onEnd: (() -> Void)?
-    /// Called once when the response ends, with its status (the request's log line).
-    var onLog: ((Int?) -> Void)?
+    /// Called once when the response is over — ended, or abandoned because the connection went —
+    /// with its status (499 when none was sent).
+    private var onFinish: ((Int) -> Void)?
 
-    init(context: ChannelHandlerContext, keepAlive: Bool, requestID: String, onEnd: @escaping () -> Void) {
+    init(context: ChannelHandlerContext, keepAlive: Bool, requestID: String, onFinish: @escaping (Int) -> Void) {
         self.context = context
         self.keepAlive = keepAlive
         self.requestID = requestID
-        self.onEnd = onEnd
+        self.onFinish = onFinish
     }
 
     var hasStarted: Bool { status != nil }
@@ -56,19 +56,19 @@ final class ResponseWriter {
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
             if close { channel.close(promise: nil) }
         }
-        onEnd?()
-        onEnd = nil
-        onLog?(status)
-        onLog = nil
+        finish()
     }
 
-    /// The connection closed before the response ended: log what happened all the same.
+    /// The connection closed before the response ended: account for it all the same.
     func abandon() {
         guard !ended else { return }
         ended = true
-        onEnd = nil
-        onLog?(status ?? 499)
-        onLog = nil
+        finish()
+    }
+
+    private func finish() {
+        onFinish?(status ?? 499)
+        onFinish = nil
     }
 
     /// A whole response with a body.

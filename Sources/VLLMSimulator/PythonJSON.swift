@@ -40,33 +40,24 @@ enum PythonJSON {
         }
     }
 
-    /// A quoted string: the same escapes as the compact writer, plus `\uXXXX` (UTF-16 units, lowercase
-    /// hex) for every non-ASCII scalar when `ensureASCII` is set.
+    /// A quoted string: the compact writer's escapes, plus `\uXXXX` (UTF-16 units, lowercase hex) for
+    /// every non-ASCII scalar when `ensureASCII` is set.
     static func writeString(_ text: String, ensureASCII: Bool, into buffer: inout [UInt8]) {
         guard ensureASCII, text.utf8.contains(where: { $0 >= 0x80 }) else {
             JSONWriter.writeString(text, into: &buffer)
             return
         }
-        buffer.append(UInt8(ascii: "\""))
-        for scalar in text.unicodeScalars {
+        // The compact writer escapes quotes, backslashes and control characters and leaves all other
+        // text as UTF-8: only the non-ASCII scalars are left to escape.
+        var escaped: [UInt8] = []
+        JSONWriter.writeString(text, into: &escaped)
+        for scalar in String(decoding: escaped, as: UTF8.self).unicodeScalars {
             if scalar.isASCII {
-                let byte = UInt8(scalar.value)
-                switch byte {
-                case UInt8(ascii: "\""): buffer.append(contentsOf: #"\""#.utf8)
-                case UInt8(ascii: "\\"): buffer.append(contentsOf: #"\\"#.utf8)
-                case 0x0A: buffer.append(contentsOf: #"\n"#.utf8)
-                case 0x0D: buffer.append(contentsOf: #"\r"#.utf8)
-                case 0x09: buffer.append(contentsOf: #"\t"#.utf8)
-                case 0x08: buffer.append(contentsOf: #"\b"#.utf8)
-                case 0x0C: buffer.append(contentsOf: #"\f"#.utf8)
-                case 0..<0x20: appendEscape(UInt16(byte), into: &buffer)
-                default: buffer.append(byte)
-                }
+                buffer.append(UInt8(scalar.value))
             } else {
                 for unit in String(scalar).utf16 { appendEscape(unit, into: &buffer) }
             }
         }
-        buffer.append(UInt8(ascii: "\""))
     }
 
     private static func appendEscape(_ unit: UInt16, into buffer: inout [UInt8]) {

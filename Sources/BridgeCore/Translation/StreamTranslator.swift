@@ -141,7 +141,8 @@ public struct StreamTranslator: Sendable {
 
     private mutating func start(upstreamID: String?) {
         if let upstreamID {
-            let suffix = String(String.UnicodeScalarView(upstreamID.replacingPrefix("chatcmpl-").unicodeScalars.filter { $0.properties.isASCIIHexDigit || ("g"..."z").contains($0) || ("G"..."Z").contains($0) }))
+            // Anthropic message ids are letters and digits: `chatcmpl-5b1e0f2a-7c3d-…` → `msg_5b1e0f2a7c3d…`.
+            let suffix = String(String.UnicodeScalarView(upstreamID.replacingPrefix("chatcmpl-").unicodeScalars.filter { Self.isIDCharacter($0) && $0 != "_" && $0 != "-" }))
             if !suffix.isEmpty { messageID = "msg_" + suffix }
         }
         let message = AnthropicMessage(id: messageID, model: context.clientModel, content: [], stopReason: nil, stopSequence: nil, usage: AnthropicUsage())
