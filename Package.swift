@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "spark-bridge", targets: ["spark-bridge"]),
         .library(name: "VLLMSimulator", targets: ["VLLMSimulator"]),
         .executable(name: "vllm-sim", targets: ["vllm-sim"]),
+        .executable(name: "spark-bench", targets: ["spark-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -138,6 +139,39 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Closed-loop HTTP/1.1 load generator on NIO (Anthropic and OpenAI streams); `make bench` drives it.
+        .target(
+            name: "LoadGenerator",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Benchmarks/LoadGenerator",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LoadGeneratorTests",
+            dependencies: [
+                "LoadGenerator", "VLLMSimulator",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `make bench`: the simulator directly, spark-bridge and LiteLLM side by side; writes BENCHMARKS.md.
+        .executableTarget(
+            name: "spark-bench",
+            dependencies: [
+                "LoadGenerator", "BridgeCore", "BridgeJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/spark-bench",
             swiftSettings: strictSettings
         ),
     ],
