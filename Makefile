@@ -41,7 +41,7 @@ test-e2e:
 	@if [ -x scripts/run-e2e.sh ]; then scripts/run-e2e.sh; else echo "run-e2e: no end-to-end suite yet"; fi
 
 clean:
-	rm -rf .build .venv
+	rm -rf .build .venv .venv-litellm
 
 ## Debian package dist/spark-bridge_<version>_<arch>.deb: release build with the Swift runtime linked
 ## statically, no $ORIGIN rpath, full RELRO, fortified C; stripped, staged from packaging/ and built
@@ -66,4 +66,13 @@ lint-deb: deb
 system-test: deb
 	Tests/system/run.sh $(DEB) "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/vllm-sim"
 
-.PHONY: deb lint-deb system-test
+## Benchmarks (not part of `make test`): vllm-sim reached directly, through spark-bridge and through
+## the LiteLLM proxy (installed into .venv-litellm), in one run; core microbenchmarks with allocation
+## counts. Release build with the package's flags, so the shipped binary is what is measured.
+## Writes BENCHMARKS.md. BENCH_ARGS passes options to spark-bench (e.g. --quick).
+bench: deps
+	@scripts/ensure-deps.sh test
+	$(SWIFT) build $(RELEASE_FLAGS)
+	scripts/bench.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)" $(BENCH_ARGS)
+
+.PHONY: deb lint-deb system-test bench

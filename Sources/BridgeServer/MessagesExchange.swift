@@ -133,6 +133,10 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     func upstreamBody(_ bytes: [UInt8]) {
         switch phase {
         case .streaming(var decoder, var translator):
+            // The phase gives up its copy while the state is mutated, so the decoder's buffer and the
+            // translator's state are changed in place instead of copied on every chunk; it gets them back
+            // before anything is written (a write can call back into this exchange).
+            phase = .preparing
             var output: [UInt8] = []
             do {
                 for payload in try decoder.feed(bytes) {
@@ -146,6 +150,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             writer.flush()
             if translator.isFinished { endStream(translator) }
         case .collecting(let status, var body):
+            phase = .preparing  // as above: append in place
             if body.count + bytes.count > Self.maximumCollectedBytes {
                 call?.cancel()
                 finish(with: AnthropicError(.api, "The backend's answer exceeds \(Self.maximumCollectedBytes) bytes"))

@@ -13,10 +13,11 @@ private let curlGlobalInitResult: CURLcode = ccurl_global_init_all()
 /// Owns the `CURLM` and the thread that drives it.
 ///
 /// Thread safety (why `@unchecked Sendable` is sound):
-/// - `multi`, `transfers` and every easy handle are used only on the curl thread, with one exception:
-///   `curl_multi_wakeup`, which libcurl documents as callable from any thread. It is only ever called while
+/// - `multi`, `epoll`, `transfers`, the timers and every easy handle are used only on the curl thread (the
+///   socket and timer callbacks run inside `curl_multi_socket_action`/`curl_easy_pause`/`curl_multi_*_handle`,
+///   all called on it), with one exception: writing to `wakeup` (an eventfd). That write happens only while
 ///   holding `inbox`'s lock and only while `inbox.stopped` is false; the curl thread sets `stopped` under
-///   that same lock before `curl_multi_cleanup`, so a wakeup can never touch a freed multi handle.
+///   that same lock before closing the descriptors, so a wakeup can never write to a closed (or reused) one.
 /// - Other threads communicate only through `inbox` (a `Mutex`) and the `Atomic` counters.
 /// - `thread` is guarded by `joinState` (a `Mutex`).
 final class CurlLoop: @unchecked Sendable {
@@ -42,10 +43,23 @@ final class CurlLoop: @unchecked Sendable {
     let requestsInFlight = Atomic<Int>(0)
 
     private let multi: UnsafeMutableRawPointer
+    /// The sockets libcurl asked to watch, plus `wakeup`.
+    private let epoll: Int32
+    /// Written by other threads (under `inbox`'s lock) to wake the curl thread.
+    private let wakeup: Int32
     private let inbox = Mutex(Inbox())
     private let joinState = Mutex(JoinState())
     /// Curl thread only: active transfers by easy handle.
     private var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
+    /// Curl thread only: when libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`; nil = never.
+    private var curlTimerDue: UInt64?
+    /// Curl thread only: sockets currently in the epoll set.
+    private var watchedSockets: Set<Int32> = []
+    /// Curl thread only: when the first-byte and idle deadlines are next checked.
+    private var nextDeadlineCheck: UInt64 = 0
+    /// The longest time between deadline checks: a transfer's deadline only becomes known once libcurl
+    /// has sent its request, so new deadlines are noticed within this time.
+    private static let deadlineCheckInterval: UInt64 = 50_000_000
 
     init(configuration: UpstreamTransport.Configuration) {
         precondition(curlGlobalInitResult == CURLE_OK, "curl_global_init failed: \(curlGlobalInitResult)")
@@ -56,6 +70,26 @@ final class CurlLoop: @unchecked Sendable {
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.maxIdleConnections)
         // 0 = no per-host cap: never queue a request inside libcurl waiting for a connection slot.
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeup = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        precondition(epoll >= 0 && wakeup >= 0, "epoll_create1/eventfd failed: errno \(errno)")
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.fd = wakeup
+        precondition(epoll_ctl(epoll, EPOLL_CTL_ADD, wakeup, &event) == 0, "epoll_ctl(eventfd) failed: errno \(errno)")
+        // The socket interface. The callbacks' user pointer is unretained: the curl thread holds the loop
+        // (retained in `startThread`) for as long as it runs, and only it calls into libcurl.
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        _ = ccurl_multi_setopt_socket_function(multi) { _, socket, what, context, _ in
+            Unmanaged<CurlLoop>.fromOpaque(context!).takeUnretainedValue().watch(socket, what)
+            return 0
+        }
+        _ = ccurl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, context)
+        _ = ccurl_multi_setopt_timer_function(multi) { _, milliseconds, context in
+            Unmanaged<CurlLoop>.fromOpaque(context!).takeUnretainedValue().setCurlTimer(milliseconds)
+            return 0
+        }
+        _ = ccurl_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, context)
     }
 
     /// Starts the curl thread. Called once, right after `init`.
@@ -79,7 +113,7 @@ final class CurlLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             guard !inbox.shutdownRequested else { return false }
             inbox.commands.append(command)
-            curl_multi_wakeup(multi)
+            wake()
             return true
         }
     }
@@ -101,7 +135,7 @@ final class CurlLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             guard !inbox.shutdownRequested else { return }
             inbox.shutdownRequested = true
-            if !inbox.stopped { curl_multi_wakeup(multi) }
+            if !inbox.stopped { wake() }
         }
         joinState.withLock { state in
             guard !state.joined, let thread = state.thread else { return }
@@ -116,10 +150,17 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
+    /// Wakes the curl thread. Only under `inbox`'s lock while `stopped` is false (see the type's comment).
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeup, &one, MemoryLayout<UInt64>.size)
+    }
+
     // MARK: Curl thread
 
     private func run() {
         setThreadName(configuration.threadName)
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
         while true {
             let (commands, shuttingDown) = inbox.withLock { inbox in
                 let commands = inbox.commands
@@ -142,19 +183,60 @@ final class CurlLoop: @unchecked Sendable {
             }
             if shuttingDown { break }
 
-            var running: Int32 = 0
-            _ = curl_multi_perform(multi, &running)
+            if let due = curlTimerDue, due <= monotonicNanoseconds() {
+                curlTimerDue = nil
+                var running: Int32 = 0
+                _ = curl_multi_socket_action(multi, ccurl_socket_timeout, 0, &running)
+            }
             drainCompletions()
-            let timeoutMs = expireTimers()
-            _ = curl_multi_poll(multi, nil, 0, timeoutMs, nil)
+            let timeout = checkDeadlines()
+            let count = epoll_wait(epoll, &events, Int32(events.count), timeout)
+            for index in 0..<max(0, Int(count)) {
+                let event = events[index]
+                if event.data.fd == wakeup {
+                    var value: UInt64 = 0
+                    _ = read(wakeup, &value, MemoryLayout<UInt64>.size)
+                    continue
+                }
+                var mask: Int32 = 0
+                if event.events & EPOLLIN.rawValue != 0 { mask |= CURL_CSELECT_IN }
+                if event.events & EPOLLOUT.rawValue != 0 { mask |= CURL_CSELECT_OUT }
+                if event.events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { mask |= CURL_CSELECT_ERR }
+                var running: Int32 = 0
+                _ = curl_multi_socket_action(multi, event.data.fd, mask, &running)
+            }
+            drainCompletions()
         }
         for transfer in Array(transfers.values) {
             finish(transfer, .failure(.cancelled))
         }
-        // After `stopped` is set no thread calls `curl_multi_wakeup`, so the multi handle can go. Its cleanup
+        // After `stopped` is set no thread writes to `wakeup`, so the multi handle and descriptors can go. Its cleanup
         // also closes the idle connections in the keep-alive pool.
         inbox.withLock { $0.stopped = true }
         curl_multi_cleanup(multi)
+        close(wakeup)
+        close(epoll)
+    }
+
+    /// CURLMOPT_SOCKETFUNCTION: libcurl wants `socket` watched for `what` (or no longer watched).
+    private func watch(_ socket: curl_socket_t, _ what: Int32) {
+        if what == CURL_POLL_REMOVE {
+            if watchedSockets.remove(socket) != nil { _ = epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil) }
+            return
+        }
+        var event = epoll_event()
+        event.events = (what & CURL_POLL_IN != 0 ? EPOLLIN.rawValue : 0) | (what & CURL_POLL_OUT != 0 ? EPOLLOUT.rawValue : 0)
+        event.data.fd = socket
+        // A descriptor libcurl closed without a REMOVE and that was reused: the kernel dropped it from the
+        // set on close, so MOD fails with ENOENT and ADD is right (and the reverse for EEXIST).
+        let (first, second) = watchedSockets.contains(socket) ? (EPOLL_CTL_MOD, EPOLL_CTL_ADD) : (EPOLL_CTL_ADD, EPOLL_CTL_MOD)
+        if epoll_ctl(epoll, first, socket, &event) != 0 { _ = epoll_ctl(epoll, second, socket, &event) }
+        watchedSockets.insert(socket)
+    }
+
+    /// CURLMOPT_TIMERFUNCTION: libcurl wants a timeout action in `milliseconds` (-1: cancel the timer).
+    private func setCurlTimer(_ milliseconds: Int) {
+        curlTimerDue = milliseconds < 0 ? nil : monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
     }
 
     /// Configures the easy handle and adds it to the multi handle.
@@ -177,6 +259,7 @@ final class CurlLoop: @unchecked Sendable {
             return
         }
         transfers[easy] = transfer
+        nextDeadlineCheck = min(nextDeadlineCheck, monotonicNanoseconds() + Self.deadlineCheckInterval)
     }
 
     private func configure(_ easy: UnsafeMutableRawPointer, for transfer: Transfer) -> CURLcode {
@@ -296,28 +379,33 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
-    /// Ends transfers whose first-byte or idle deadline has passed; returns the poll timeout (ms) until the
-    /// next deadline.
-    private func expireTimers() -> Int32 {
-        let idlePollMs: Int32 = 60_000
-        guard !transfers.isEmpty else { return idlePollMs }
+    /// Ends transfers whose first-byte or idle deadline has passed, when a check is due, and returns how
+    /// long epoll may wait (ms): until libcurl's timer, the next known deadline or the next check.
+    private func checkDeadlines() -> Int32 {
+        let idleWaitMs: UInt64 = 60_000
         let now = monotonicNanoseconds()
-        var nearest: UInt64?
-        var expired: [(Transfer, UpstreamError)] = []
-        for transfer in transfers.values {
-            guard let (deadline, error) = transfer.deadline() else { continue }
-            if deadline <= now {
-                expired.append((transfer, error))
-            } else {
-                nearest = min(nearest ?? .max, deadline)
+        if transfers.isEmpty {
+            nextDeadlineCheck = .max
+        } else if now >= nextDeadlineCheck {
+            var nearest = now + Self.deadlineCheckInterval
+            var expired: [(Transfer, UpstreamError)] = []
+            for transfer in transfers.values {
+                guard let (deadline, error) = transfer.deadline() else { continue }
+                if deadline <= now {
+                    expired.append((transfer, error))
+                } else {
+                    nearest = min(nearest, deadline)
+                }
             }
+            for (transfer, error) in expired {
+                finish(transfer, .failure(error))
+            }
+            nextDeadlineCheck = nearest
         }
-        for (transfer, error) in expired {
-            finish(transfer, .failure(error))
-        }
-        guard let nearest else { return idlePollMs }
-        let ms = (nearest - now + 999_999) / 1_000_000
-        return Int32(min(ms, UInt64(idlePollMs)))
+        let wake = min(curlTimerDue ?? .max, nextDeadlineCheck)
+        guard wake != .max else { return Int32(idleWaitMs) }
+        guard wake > now else { return 0 }
+        return Int32(min((wake - now + 999_999) / 1_000_000, idleWaitMs))
     }
 
     /// Removes the transfer from libcurl (closing its connection if the response was not complete), frees its
@@ -353,7 +441,7 @@ final class CurlLoop: @unchecked Sendable {
             return .connectFailed(detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
         case CURLE_OPERATION_TIMEDOUT:
             // The only libcurl timeout this transport sets is CURLOPT_CONNECTTIMEOUT_MS; first-byte and idle
-            // limits are enforced by `expireTimers`, so a libcurl timeout is always a connect timeout.
+            // limits are enforced by `checkDeadlines`, so a libcurl timeout is always a connect timeout.
             return .connectTimeout
         default:
             return .transport(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))

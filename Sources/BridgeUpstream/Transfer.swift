@@ -13,7 +13,7 @@ import Darwin
 /// handed to the curl thread through the transport's mutex-protected inbox (the mutex orders the hand-off),
 /// and from then on every `var` below — the easy handle, buffers, head parsing state, timers, the sink — is
 /// read and written only on the curl thread (in command processing, libcurl callbacks, which libcurl runs
-/// on the thread calling `curl_multi_perform`/`curl_easy_pause`, and completion). Other threads only hold
+/// on the thread calling `curl_multi_socket_action`/`curl_easy_pause`, and completion). Other threads only hold
 /// the reference (inside an `UpstreamHandle` or an inbox command) and touch only the `Atomic` flags.
 final class Transfer: @unchecked Sendable {
     // MARK: Shared with other threads (atomics only)

@@ -2,10 +2,12 @@ import Synchronization
 
 /// HTTP client for the upstream (vLLM), built on libcurl's multi interface and driven by one dedicated thread.
 ///
-/// `init` starts the curl thread. That thread owns the `CURLM`, every easy handle and every libcurl callback;
-/// it loops on `curl_multi_poll` → `curl_multi_perform` → `curl_multi_info_read` and checks the first-byte
-/// and idle timers. Other threads hand it work (start, resume, cancel, shutdown) through a mutex-protected
-/// queue and `curl_multi_wakeup`, so cancellation and resumption are prompt.
+/// `init` starts the curl thread. That thread owns the `CURLM`, every easy handle and every libcurl callback.
+/// It drives libcurl through the socket interface: libcurl says which sockets to watch and when its timer
+/// is due, an `epoll` set waits for them, and `curl_multi_socket_action` runs only the transfer whose socket
+/// is ready, so the cost of an event does not grow with the number of open streams. It also checks the
+/// first-byte and idle timers. Other threads hand it work (start, resume, cancel, shutdown) through a
+/// mutex-protected queue and an `eventfd` in the same `epoll` set, so cancellation and resumption are prompt.
 ///
 /// Keep-alive: finished transfers leave their connection in the multi handle's pool, and the next request to
 /// the same host reuses it (see ``Configuration``).

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import Testing
@@ -21,10 +24,10 @@ import VLLMSimulator
             host: "127.0.0.1", port: sim.port, path: "/v1/chat/completions", body: Self.body(stream: streams),
             streams: streams, dialect: .openAI, expectedTokenEvents: streams ? 8 : nil
         )
-        let result = await generator.run(request, profile: LoadProfile(concurrency: 4, warmup: .milliseconds(50), duration: .milliseconds(300)))
+        let result = await generator.run(request, profile: LoadProfile(concurrency: 4, duration: .seconds(60), requestsPerUser: 5))
         try await sim.shutdown()
 
-        #expect(result.samples.count > 4)
+        #expect(result.samples.count == 20)
         #expect(result.failed == 0, "failures: \(result.failureStatuses)")
         #expect(result.samples.allSatisfy { $0.status == 200 && $0.firstByteNanos != nil })
         #expect(result.samples.allSatisfy { $0.startOffsetNanos >= 0 })
@@ -38,15 +41,24 @@ import VLLMSimulator
     }
 
     @Test func refusedConnectionsAreRecordedAsFailures() async throws {
-        // A port that was just free: bind, read it, close.
-        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress!.port!
-        try await probe.close()
+        // A socket bound to a port but not listening: connections are refused, and no other test can
+        // take the port meanwhile.
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
         let generator = LoadGenerator(group: MultiThreadedEventLoopGroup.singleton)
         let request = LoadRequest(host: "127.0.0.1", port: port, path: "/", body: [], streams: false, dialect: .openAI)
-        let result = await generator.run(request, profile: LoadProfile(concurrency: 2, duration: .milliseconds(100)))
-        #expect(!result.samples.isEmpty)
+        let result = await generator.run(request, profile: LoadProfile(concurrency: 2, duration: .seconds(60), requestsPerUser: 3))
+        #expect(result.samples.count == 6)
         #expect(result.completed == 0)
-        #expect(result.failureStatuses.keys.sorted() == [0])
+        #expect(result.failureStatuses == [0: 6])
     }
 }
