@@ -121,6 +121,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Deterministic benchmark inputs: a Claude Code-size request, vLLM chunk streams (vllm-sim's encoder).
+        .target(
+            name: "BenchWorkloads",
+            dependencies: ["BridgeJSON", "VLLMSimulator"],
+            path: "Benchmarks/BenchWorkloads",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BenchWorkloadsTests",
+            dependencies: ["BenchWorkloads", "BridgeCore", "BridgeJSON"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "BridgeJSONTests", dependencies: ["BridgeJSON"], swiftSettings: strictSettings),
         .testTarget(
             name: "BridgeCoreTests",
