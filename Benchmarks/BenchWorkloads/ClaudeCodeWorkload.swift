@@ -58,13 +58,19 @@ public struct ClaudeCodeWorkload: Sendable {
     /// Size the history is grown to (it stops at the end of the task that passes it).
     public static let targetHistoryBytes = 148_000
 
+    /// The `model` the request asks for.
     public let model: String
+    /// The request's `stream` flag.
     public let stream: Bool
+    /// The request's `max_tokens`.
     public let maxTokens: Int
+    /// The text of the last user message.
     public let finalUserText: String
     /// The request body: compact JSON, UTF-8.
     public let body: [UInt8]
+    /// Byte counts of the body's parts.
     public let sizes: Sizes
+    /// What the body holds.
     public let shape: Shape
 
     /// Builds the request.

@@ -11,7 +11,9 @@ public struct VLLMStreamWorkload: Sendable {
     /// A scripted tool call: its name and arguments (one streamed fragment per argument, as
     /// qwen3_coder sends them).
     public struct ToolCall: Sendable, Equatable {
+        /// The function name.
         public var name: String
+        /// The arguments object, in the order its members are streamed.
         public var arguments: JSONObject
     }
 
