@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Allocation counting for core-bench only (a preloaded malloc interposer); nothing ships with it.
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         // JSON value, parser and writer: order-preserving, numbers kept as written.
@@ -120,6 +122,29 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Deterministic benchmark inputs: a Claude Code-size request, vLLM chunk streams (vllm-sim's encoder).
+        .target(
+            name: "BenchWorkloads",
+            dependencies: ["BridgeJSON", "VLLMSimulator"],
+            path: "Benchmarks/BenchWorkloads",
+            swiftSettings: strictSettings
+        ),
+        // Microbenchmarks of the translation core with allocation counts; re-execs itself under
+        // LD_PRELOAD of the interposer. `swift build -c release --product core-bench`.
+        .executableTarget(
+            name: "core-bench",
+            dependencies: [
+                "BenchWorkloads", "BridgeCore", "BridgeJSON", "BridgeConfig",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Benchmarks/CoreBenchmarks",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BenchWorkloadsTests",
+            dependencies: ["BenchWorkloads", "BridgeCore", "BridgeJSON"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "BridgeJSONTests", dependencies: ["BridgeJSON"], swiftSettings: strictSettings),

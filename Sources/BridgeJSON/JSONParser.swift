@@ -238,6 +238,11 @@ private struct Reader {
     }
 
     func decodeUTF8(_ buffer: UnsafeBufferPointer<UInt8>, at offset: Int) throws(JSONParseError) -> String {
+        // ASCII is valid UTF-8 as it is; `String(validating:as:)`, generic, looks up type metadata on
+        // every call.
+        var bits: UInt8 = 0
+        for byte in buffer { bits |= byte }
+        if bits < 0x80 { return String(decoding: buffer, as: UTF8.self) }
         guard let string = String(validating: buffer, as: UTF8.self) else {
             throw JSONParseError(message: "invalid UTF-8 in string", offset: offset)
         }

@@ -12,7 +12,7 @@ import NIOHTTP1
 /// Lives on the channel's event loop only.
 final class CompletionExchange {
     /// What one scheduled write sends.
-    private enum Event {
+    enum Event {
         case role
         case step(Int)
         case final(Generation.FinalDelta, Finish)
@@ -77,11 +77,11 @@ final class CompletionExchange {
         ttft = .milliseconds(Int64((directive?.ttftMilliseconds ?? configuration.ttftMilliseconds) + extraDelayMilliseconds))
         let rate = directive?.tokensPerSecond ?? configuration.tokensPerSecond
         nanosecondsPerToken = rate > 0 ? 1e9 / rate : 0
-        events = request.stream ? streamEvents() : [(.whole, generation.completionTokens)]
+        events = request.stream ? Self.streamEvents(generation: generation, request: request) : [(.whole, generation.completionTokens)]
     }
 
     /// The stream's events and the token slot each waits for.
-    private func streamEvents() -> [(event: Event, slot: Int)] {
+    static func streamEvents(generation: Generation, request: ChatRequest) -> [(event: Event, slot: Int)] {
         var events: [(event: Event, slot: Int)] = []
         let total = generation.steps.reduce(0) { $0 + $1.cost }
         events.append((.role, min(1, max(total, generation.completionTokens))))
@@ -160,6 +160,13 @@ final class CompletionExchange {
     }
 
     private func bytes(for event: Event) -> [UInt8] {
+        Self.bytes(for: event, generation: generation, request: request, encoder: encoder, errorFormat: state.configuration.errorFormat)
+    }
+
+    /// The bytes of one stream event (empty for `.whole`, which is not a stream event).
+    static func bytes(
+        for event: Event, generation: Generation, request: ChatRequest, encoder: ChunkEncoder, errorFormat: ErrorFormat
+    ) -> [UInt8] {
         let prompt = generation.promptTokens
         var usage: ChunkEncoder.Usage?
         if request.stream && request.continuousUsage { usage = .init(prompt: prompt, completion: 0) }
@@ -180,7 +187,7 @@ final class CompletionExchange {
         case .usage:
             return encoder.usageChunk(prompt: prompt, completion: generation.completionTokens, cached: generation.cachedTokens)
         case .error(let error):
-            return ChunkEncoder.errorEvent(error, format: state.configuration.errorFormat)
+            return ChunkEncoder.errorEvent(error, format: errorFormat)
         case .done:
             return ChunkEncoder.done
         case .whole:

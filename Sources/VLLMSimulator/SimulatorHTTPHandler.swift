@@ -133,23 +133,7 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         let directive: SimDirective?
         let generation: Generation
         do throws(APIError) {
-            request = try ChatRequest(body: try Self.parseBody(body))
-            model = request.model ?? configuration.models[0]
-            guard configuration.models.contains(model) else { throw .unknownModel(model) }
-            directive = try SimDirective.find(in: request.messages)
-            if let scripted = directive?.error {
-                throw APIError(status: scripted.status, message: scripted.message, type: scripted.type, param: scripted.param)
-            }
-            let promptTokens = directive?.promptTokens
-                ?? PromptTokenEstimator.count(messages: request.messages, tools: request.tools)
-            let window = configuration.maxModelLen
-            if promptTokens > window {
-                throw .promptTooLong(maxModelLen: window, promptTokens: promptTokens)
-            }
-            if let maxTokens = request.maxTokens, promptTokens + maxTokens > window {
-                throw .requestTooLong(maxModelLen: window, promptTokens: promptTokens, maxTokens: maxTokens)
-            }
-            generation = Generation(request: request, directive: directive, promptTokens: promptTokens, maxModelLen: window)
+            (request, model, directive, generation) = try Self.plan(body: body, configuration: configuration)
         } catch {
             sendError(error)
             return
@@ -163,6 +147,31 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         )
         self.exchange = exchange
         exchange.begin()
+    }
+
+    /// Reads and checks a completion request like vLLM does before it reaches the engine, and plans
+    /// its generation: the 4xx vLLM would answer, or what to send.
+    static func plan(body: [UInt8], configuration: SimulatorConfiguration) throws(APIError)
+        -> (request: ChatRequest, model: String, directive: SimDirective?, generation: Generation)
+    {
+        let request = try ChatRequest(body: try parseBody(body))
+        let model = request.model ?? configuration.models[0]
+        guard configuration.models.contains(model) else { throw .unknownModel(model) }
+        let directive = try SimDirective.find(in: request.messages)
+        if let scripted = directive?.error {
+            throw APIError(status: scripted.status, message: scripted.message, type: scripted.type, param: scripted.param)
+        }
+        let promptTokens = directive?.promptTokens
+            ?? PromptTokenEstimator.count(messages: request.messages, tools: request.tools)
+        let window = configuration.maxModelLen
+        if promptTokens > window {
+            throw .promptTooLong(maxModelLen: window, promptTokens: promptTokens)
+        }
+        if let maxTokens = request.maxTokens, promptTokens + maxTokens > window {
+            throw .requestTooLong(maxModelLen: window, promptTokens: promptTokens, maxTokens: maxTokens)
+        }
+        let generation = Generation(request: request, directive: directive, promptTokens: promptTokens, maxModelLen: window)
+        return (request, model, directive, generation)
     }
 
     /// The body as JSON, or the 400 vLLM answers for an unparsable body.

@@ -16,24 +16,44 @@ public struct SSEDecoder: Sendable {
 
     /// Feeds bytes; returns the data payloads of the events they completed.
     public mutating func feed(_ bytes: some Sequence<UInt8>) throws(SSEDecoderError) -> [[UInt8]] {
+        // Callers in other modules reach this unspecialized: iterating `bytes` generically costs a heap
+        // allocation per byte (Array's element read through the Collection witness). Contiguous bytes
+        // (every caller's `[UInt8]`) are scanned as a buffer instead.
+        let contiguous = bytes.withContiguousStorageIfAvailable { buffer in feed(buffer: buffer) }
+        let result = contiguous ?? Array(bytes).withUnsafeBufferPointer { buffer in feed(buffer: buffer) }
+        return try result.get()
+    }
+
+    private mutating func feed(buffer: UnsafeBufferPointer<UInt8>) -> Result<[[UInt8]], SSEDecoderError> {
         var events: [[UInt8]] = []
-        for byte in bytes {
+        var index = 0
+        while index < buffer.count {
+            let byte = buffer[index]
             if lastWasCR {
                 lastWasCR = false
-                if byte == 0x0A { continue }
+                if byte == 0x0A {
+                    index += 1
+                    continue
+                }
             }
             switch byte {
             case 0x0A:
                 endLine(into: &events)
+                index += 1
             case 0x0D:
                 lastWasCR = true
                 endLine(into: &events)
+                index += 1
             default:
-                line.append(byte)
-                if line.count > maximumLineLength { throw SSEDecoderError.lineTooLong }
+                // The rest of the line, up to the next line end, in one append.
+                var end = index + 1
+                while end < buffer.count, buffer[end] != 0x0A, buffer[end] != 0x0D { end += 1 }
+                line.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<end]))
+                if line.count > maximumLineLength { return .failure(.lineTooLong) }
+                index = end
             }
         }
-        return events
+        return .success(events)
     }
 
     /// The payload of a last event that ended without its blank line, if any.

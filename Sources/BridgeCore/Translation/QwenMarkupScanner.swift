@@ -59,6 +59,13 @@ struct QwenMarkupScanner: Sendable {
             segments.append(segment)
         }
         while !buffer.isEmpty {
+            // Every tag starts with `<`: text and reasoning without one are handed on whole, without the
+            // substring searches below (each builds a search table keyed by Character).
+            if mode != .toolCall, !buffer.utf8.contains(UInt8(ascii: "<")) {
+                emit(mode == .text ? .text(buffer) : .reasoning(buffer))
+                buffer = ""
+                return segments
+            }
             switch mode {
             case .text:
                 let thinkAllowed = !emittedText

@@ -23,8 +23,14 @@ struct ToolArgumentsScanner: Sendable {
 
     private var raw: [UInt8] = []
     private var emittedCount = 0
+    /// The end of the longest prefix of `raw` that closers can complete (see `markIfSafe`).
     private var safeCount = 0
-    private var safeSuffix: [UInt8] = []
+    /// Whether that prefix ends inside a string value, so its completion starts with `"`. The rest of
+    /// the completion is `stack` closed in reverse: every push or pop of `stack` is followed at once
+    /// by a safe point, so the stack of the last safe point is the current one.
+    private var safeInString = false
+    /// The safe point is where the object ended; nothing after it is ever sent.
+    private var safeAtEnd = false
     private var stack: [UInt8] = []
     private var state: State = .start
     private var escape: Escape = .none
@@ -52,7 +58,9 @@ struct ToolArgumentsScanner: Sendable {
         if safeCount == 0, state != .done {
             return fallback()
         }
-        return pending + String(decoding: safeSuffix, as: UTF8.self)
+        var completion = safeInString ? "\"" : ""
+        for opener in stack.reversed() { completion.append(opener == UInt8(ascii: "{") ? "}" : "]") }
+        return pending + completion
     }
 
     private mutating func takeSafeText() -> String {
@@ -73,19 +81,21 @@ struct ToolArgumentsScanner: Sendable {
         return JSONValue.object([Self.invalidArgumentsKey: .string(text)]).jsonString
     }
 
+    /// Called after every ASCII byte (and at the end of a fragment): records `position` as the new
+    /// safe point when the text up to it can be completed. Runs per byte, so it allocates nothing.
     private mutating func markIfSafe(at position: Int) {
-        let closers = stack.reversed().map { $0 == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]") }
         switch state {
         case .objectStart, .arrayStart, .afterValue:
-            safeSuffix = closers
+            safeInString = false
         case .string where escape == .none:
-            safeSuffix = [UInt8(ascii: "\"")] + closers
+            safeInString = true
         case .number(let phase) where phase == .zero || phase == .integer || phase == .fraction || phase == .exponentDigits:
-            safeSuffix = closers
+            safeInString = false
         case .done:
             // Only where the object ended: text after a complete object is never sent.
-            if safeSuffix.isEmpty, safeCount > 0 { return }
-            safeSuffix = []
+            if safeAtEnd { return }
+            safeAtEnd = true
+            safeInString = false
         default:
             return
         }
