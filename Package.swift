@@ -191,7 +191,7 @@ let package = Package(
         .executableTarget(
             name: "spark-bench",
             dependencies: [
-                "LoadGenerator", "BridgeCore", "BridgeJSON",
+                "LoadGenerator", "BenchWorkloads", "BridgeCore", "BridgeJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,19 +1,13 @@
-import BridgeJSON
+import BenchWorkloads
 
-/// Scenario 3's request: Claude Code's size and shape (TEMPORARY builder until BenchWorkloads lands).
+/// Scenario 3's request: a Claude Code-size conversation (system prompt and tools about 60 KB, history
+/// about 150 KB), answered with a few tokens at once, so the time measured is the request's own way.
 enum ClaudeCodeScenario {
     static func workload(clientModel: String, backendModel: String) throws -> (workload: Workload, sizes: String) {
-        let filler = String(repeating: "Use the tools to read and edit files. ", count: 1500)
-        let history = String(repeating: "The file contains many lines of Swift code and comments. ", count: 2600)
-        let body: JSONValue = .object([
-            "model": .string(clientModel), "max_tokens": 64, "stream": false,
-            "system": .string(filler),
-            "messages": .array([
-                .object(["role": "user", "content": .string(history)]),
-                .object(["role": "assistant", "content": "ok"]),
-                .object(["role": "user", "content": #"continue [[sim:{"text":"done","ttft_ms":0}]]"#]),
-            ]),
-        ])
-        return (try Workload(name: "claude-code", anthropicBody: body.jsonBytes, backendModel: backendModel), "temporary")
+        let request = ClaudeCodeWorkload(
+            model: clientModel, stream: false, maxTokens: 1024,
+            finalUserText: #"Now add a test for the empty-stream case. [[sim:{"text":"Done: the test is added.","ttft_ms":0}]]"#
+        )
+        return (try Workload(name: "claude-code", anthropicBody: request.body, backendModel: backendModel), request.summary + ".")
     }
 }
