@@ -14,7 +14,9 @@ work=$(mktemp -d /tmp/spark-bench-report.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 echo "bench: core microbenchmarks (core-bench)"
-"$bin_dir/core-bench" --markdown "$work/core.md"
+# The release build has no $ORIGIN rpath (--disable-local-rpath, as packaged): point the loader at the
+# malloc interposer library next to core-bench.
+LD_LIBRARY_PATH="$bin_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$bin_dir/core-bench" --markdown "$work/core.md"
 
 # 1024 client connections, 1024 proxy-to-backend connections, and the backend's own.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

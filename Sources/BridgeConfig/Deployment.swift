@@ -13,6 +13,9 @@ public struct Deployment: Sendable, Equatable, CustomStringConvertible {
     public let apiKey: Secret?
     /// `litellm_params.timeout`: overrides `timeouts.first_byte_seconds` for this deployment.
     public let timeout: Duration?
+    /// The name of the backend this deployment runs on; see `Backend.name(for:)`. Computed once here:
+    /// every request logs it, and parsing the URL each time showed up in profiles.
+    public let backendName: String
 
     /// A deployment; `apiBase` should already be normalised (as the loader does).
     public init(model: String, apiBase: URL, apiKey: Secret?, timeout: Duration? = nil) {
@@ -20,10 +23,8 @@ public struct Deployment: Sendable, Equatable, CustomStringConvertible {
         self.apiBase = apiBase
         self.apiKey = apiKey
         self.timeout = timeout
+        self.backendName = Backend.name(for: apiBase)
     }
-
-    /// The name of the backend this deployment runs on; see `Backend.name(for:)`.
-    public var backendName: String { Backend.name(for: apiBase) }
 
     /// `model @ backend`, without the key.
     public var description: String { "\(model) @ \(backendName)" }

@@ -21,14 +21,25 @@ public struct ConsoleLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// Writes one line with a single `write(2)`, so lines from different threads never interleave.
     public func log(event: LogEvent) {
         var line = ""
         if timestamps {
             line += Date().formatted(.iso8601) + " "
         }
-        line += event.level.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
-        line += event.message.description + "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        let level = event.level.rawValue.uppercased()
+        line += level + String(repeating: " ", count: max(1, 8 - level.count))
+        line += event.message.description
+        line += "\n"
+        line.withUTF8 { bytes in
+            var rest = UnsafeRawBufferPointer(bytes)
+            while !rest.isEmpty {
+                let written = write(STDERR_FILENO, rest.baseAddress, rest.count)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+            }
+        }
     }
 }
 

@@ -14,9 +14,10 @@ protocol UpstreamConsumer: AnyObject {
 /// the transfer pauses while the client channel is not writable or too many bytes wait for the loop,
 /// and resumes when both have drained. Memory per stream stays bounded whatever the client's speed.
 ///
-/// Body bytes are queued and handed over in batches: the curl thread schedules a delivery on the event
-/// loop only when none is pending, so under load one task (and one write and flush to the client)
-/// carries every chunk that arrived meanwhile, instead of a task per chunk.
+/// What the curl thread receives (the head, body bytes, the end) is queued and handed over in batches:
+/// it schedules a delivery task on the event loop only when none is pending. A small answer read in one
+/// go costs one task (one wake-up of the loop) for head, body and end together, and under load one task
+/// (one write and flush to the client) carries every chunk that arrived meanwhile.
 final class UpstreamCall: Sendable {
     /// Bytes handed to the event loop but not yet consumed, past which the transfer pauses.
     static let maximumPendingBytes = 256 * 1024
@@ -26,10 +27,17 @@ final class UpstreamCall: Sendable {
         var pendingBytes = 0
         var paused = false
         var handle: UpstreamHandle?
-        /// Bytes received on the curl thread that the loop has not taken yet.
-        var queued: [UInt8] = []
+        /// What the curl thread received that the loop has not taken yet, in order; consecutive body
+        /// bytes share one entry.
+        var queued: [Delivery] = []
         /// A delivery task is scheduled on the loop and will take `queued`.
         var deliveryScheduled = false
+    }
+
+    private enum Delivery {
+        case head(status: Int, headers: [(String, String)])
+        case body([UInt8])
+        case completed(Result<Void, UpstreamError>)
     }
 
     private let channel: any Channel
@@ -85,32 +93,63 @@ final class UpstreamCall: Sendable {
                 return nil
             }
             flow.pendingBytes += bytes.count
-            flow.queued.append(contentsOf: bytes)
-            guard !flow.deliveryScheduled else { return false }
-            flow.deliveryScheduled = true
-            return true
+            if case .body(var queuedBytes) = flow.queued.last {
+                flow.queued[flow.queued.count - 1] = .body([])  // give up the reference: append in place
+                queuedBytes.append(contentsOf: bytes)
+                flow.queued[flow.queued.count - 1] = .body(queuedBytes)
+            } else {
+                flow.queued.append(.body(Array(bytes)))
+            }
+            return Self.claimDelivery(&flow)
         }
     }
 
-    /// On the loop: hands everything queued to the consumer.
+    /// Called on the curl thread: queue the head or the end. Returns whether to schedule a delivery.
+    private func enqueue(_ delivery: Delivery) -> Bool {
+        flow.withLockedValue { flow in
+            flow.queued.append(delivery)
+            return Self.claimDelivery(&flow)
+        }
+    }
+
+    private static func claimDelivery(_ flow: inout Flow) -> Bool {
+        guard !flow.deliveryScheduled else { return false }
+        flow.deliveryScheduled = true
+        return true
+    }
+
+    /// On the loop: hands everything queued to the consumer, in order.
     private func deliver(to consumer: NIOLoopBound<any UpstreamConsumer>) {
-        let bytes = flow.withLockedValue { flow in
+        let deliveries = flow.withLockedValue { flow in
             flow.deliveryScheduled = false
             defer { flow.queued = [] }
             return flow.queued
         }
-        guard !bytes.isEmpty else { return }
-        consumer.value.upstreamBody(bytes)
-        consumed(bytes.count)
+        for delivery in deliveries {
+            switch delivery {
+            case .head(let status, let headers):
+                consumer.value.upstreamHead(status: status, headers: headers)
+            case .body(let bytes):
+                consumer.value.upstreamBody(bytes)
+                consumed(bytes.count)
+            case .completed(let result):
+                consumer.value.upstreamCompleted(result)
+            }
+        }
     }
 
     private struct Sink: UpstreamSink {
         let call: UpstreamCall
         let consumer: NIOLoopBound<any UpstreamConsumer>
 
-        func receivedHead(status: Int, headers: [(String, String)]) {
+        private func scheduleDelivery() {
             let consumer = consumer
-            call.channel.eventLoop.execute { consumer.value.upstreamHead(status: status, headers: headers) }
+            let call = call
+            call.channel.eventLoop.execute { call.deliver(to: consumer) }
+        }
+
+        func receivedHead(status: Int, headers: [(String, String)]) {
+            if call.enqueue(.head(status: status, headers: headers)) { scheduleDelivery() }
         }
 
         func receivedBody(_ bytes: UnsafeRawBufferPointer) -> UpstreamSinkDecision {
@@ -119,22 +158,12 @@ final class UpstreamCall: Sendable {
                 call.resumeIfDrained()
                 return .pause
             }
-            if schedule {
-                let consumer = consumer
-                let call = call
-                call.channel.eventLoop.execute { call.deliver(to: consumer) }
-            }
+            if schedule { scheduleDelivery() }
             return .continue
         }
 
         func completed(_ result: Result<Void, UpstreamError>) {
-            let consumer = consumer
-            let call = call
-            call.channel.eventLoop.execute {
-                // Any delivery scheduled earlier ran first (tasks run in order); this takes what is left.
-                call.deliver(to: consumer)
-                consumer.value.upstreamCompleted(result)
-            }
+            if call.enqueue(.completed(result)) { scheduleDelivery() }
         }
     }
 }
