@@ -21,7 +21,8 @@ fi
 port=${1:-0}
 if [ $# -gt 0 ]; then shift; fi
 
-litellm=$(scripts/litellm-venv.sh | tail -n 1)
+# LITELLM_EXECUTABLE skips the venv check (spark-bench passes it, so its start-to-ready time is LiteLLM's).
+litellm=${LITELLM_EXECUTABLE:-$(scripts/litellm-venv.sh | tail -n 1)}
 
 # Offline and quiet: the bundled model cost map instead of fetching it from GitHub at every start,
 # no telemetry, default log level. Variables that would change what is measured are cleared:

@@ -8,6 +8,7 @@ import NIOCore
 final class Bench {
     static let clientModel = "claude-sonnet-4-5"
     static let backendModel = "Qwen/Qwen3-Coder-30B-A3B-Instruct"
+    /// Both proxies check it (`master_key: os.environ/LITELLM_MASTER_KEY`: LiteLLM will not start without one).
     static let apiKey = "sk-spark-bench"
 
     private let binDirectory: String
@@ -41,7 +42,7 @@ final class Bench {
 
     /// The environment both proxies read their shared config with.
     private var proxyEnvironment: [String: String] {
-        ["SIM_API_BASE": "http://127.0.0.1:\(simPort)/v1", "BENCH_MASTER_KEY": Self.apiKey]
+        ["SIM_API_BASE": "http://127.0.0.1:\(simPort)/v1", "LITELLM_MASTER_KEY": Self.apiKey]
     }
 
     // MARK: - Processes
@@ -79,16 +80,14 @@ final class Bench {
         return (bridge, port, Double(ready - bridge.spawnedAt) / 1e6)
     }
 
-    /// The LiteLLM proxy, started as its docs say (`litellm --config`), offline; returns it, its port
-    /// and the time from exec to its first 200 from `/health/readiness`.
+    /// The LiteLLM proxy, started as its docs say (`litellm --config`), offline, by
+    /// `scripts/litellm-run.sh` (the one place its environment is set); returns it, its port and the time
+    /// from exec to its first 200 from `/health/readiness`.
     private func startLiteLLM(executable: String) throws -> (ChildProcess, port: Int, readyMilliseconds: Double) {
         let port = try HTTPProbe.freePort()
         let process = try ChildProcess(
-            name: "litellm", executable: executable,
-            arguments: ["--config", configPath, "--host", "127.0.0.1", "--port", String(port)],
-            environment: proxyEnvironment.merging([
-                "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False", "NO_DOCS": "True",
-            ]) { $1 },
+            name: "litellm", executable: "scripts/litellm-run.sh", arguments: [String(port)],
+            environment: proxyEnvironment.merging(["LITELLM_EXECUTABLE": executable]) { $1 },
             logDirectory: workDirectory
         )
         processes.append(process)

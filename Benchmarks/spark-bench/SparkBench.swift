@@ -19,7 +19,7 @@ struct SparkBench: AsyncParsableCommand {
     @Option(help: "The LiteLLM config both proxies load (model_list, master_key).")
     var config = "Benchmarks/litellm_config.yaml"
 
-    @Option(help: "The litellm executable (scripts/litellm-venv.sh prints it); without it LiteLLM is not measured.")
+    @Option(help: "The litellm executable (scripts/litellm-venv.sh prints it), started through scripts/litellm-run.sh; without it LiteLLM is not measured.")
     var litellm: String?
 
     @Option(help: "Markdown of core-bench's microbenchmarks, embedded in the report.")
