@@ -98,6 +98,7 @@ struct BenchReport: Sendable {
         out += "times across runs.\n\n"
         out += "| | |\n|---|---|\n"
         out += "| date | \(ISO8601DateFormatter().string(from: date)) |\n"
+        out += "| source | `\(machine.revision)` |\n"
         out += "| machine | \(machine.cpu), \(machine.cores) cores, \(machine.memory) |\n"
         out += "| system | \(machine.os), \(machine.kernel) |\n"
         out += "| toolchain | \(machine.swift) (release builds) |\n"

@@ -9,6 +9,8 @@ struct MachineDescription: Sendable {
     var os = "unknown"
     var swift = "unknown"
     var litellm = "not installed"
+    /// The measured source: `git describe` of the working tree (`-dirty` when it has changes).
+    var revision = "unknown"
 
     static func current(litellmExecutable: String?) -> MachineDescription {
         var machine = MachineDescription()
@@ -24,6 +26,7 @@ struct MachineDescription: Sendable {
             machine.os = line.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         }
         machine.swift = run("/usr/bin/env", ["swift", "--version"])?.split(separator: "\n").first.map(String.init) ?? machine.swift
+        machine.revision = run("/usr/bin/git", ["describe", "--always", "--dirty"]) ?? machine.revision
         if let litellmExecutable {
             let python = URL(fileURLWithPath: litellmExecutable).deletingLastPathComponent().appendingPathComponent("python").path
             machine.litellm = run(python, ["-c", "import importlib.metadata as m; print('litellm ' + m.version('litellm'))"]) ?? "unknown version"

@@ -10,6 +10,22 @@ public final class BridgeMetrics: Sendable {
     private let requestsInFlight: Metrics.Gauge
     private let streamsInFlight: Metrics.Gauge
     private let lastHealthCounters = NIOLockedValueBox(HealthCounters())
+    /// Metric handles of finished requests by alias and by (path, alias, status): made once, not per
+    /// request (a registry lookup per metric per request showed in profiles). The keys are bounded:
+    /// aliases come from the configuration, unknown model names are labelled `-`.
+    private let requestHandles = NIOLockedValueBox(RequestHandles())
+
+    private struct AliasHandles: Sendable {
+        let duration: Metrics.Timer
+        let timeToFirstToken: Metrics.Timer
+        let inputTokens: Metrics.Counter
+        let outputTokens: Metrics.Counter
+    }
+
+    private struct RequestHandles: Sendable {
+        var byAlias: [String: AliasHandles] = [:]
+        var requests: [String: Metrics.Counter] = [:]
+    }
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -24,19 +40,38 @@ public final class BridgeMetrics: Sendable {
         streamsInFlight = Metrics.Gauge(label: "spark_bridge_streams_in_flight", dimensions: [], factory: factory)
     }
 
-    /// A finished client request: counts, latencies and tokens by alias.
+    /// A finished client request: counts, latencies and tokens by alias (`nil`: the model named no alias).
     func recordRequest(path: String, alias: String?, status: Int, timeToFirstToken: Duration?, duration: Duration, inputTokens: Int?, outputTokens: Int?) {
         let alias = alias ?? "-"
-        Metrics.Counter(label: "spark_bridge_requests_total", dimensions: [("path", path), ("alias", alias), ("status", String(status))], factory: factory).increment()
-        Metrics.Timer(label: "spark_bridge_request_duration_seconds", dimensions: [("alias", alias)], factory: factory).recordNanoseconds(duration.nanoseconds)
+        let (handles, requests) = requestHandles.withLockedValue { cache in
+            let handles = cache.byAlias[alias] ?? {
+                let made = AliasHandles(
+                    duration: Metrics.Timer(label: "spark_bridge_request_duration_seconds", dimensions: [("alias", alias)], factory: factory),
+                    timeToFirstToken: Metrics.Timer(label: "spark_bridge_time_to_first_token_seconds", dimensions: [("alias", alias)], factory: factory),
+                    inputTokens: Metrics.Counter(label: "spark_bridge_input_tokens_total", dimensions: [("alias", alias)], factory: factory),
+                    outputTokens: Metrics.Counter(label: "spark_bridge_output_tokens_total", dimensions: [("alias", alias)], factory: factory)
+                )
+                cache.byAlias[alias] = made
+                return made
+            }()
+            let key = "\(path) \(alias) \(status)"
+            let requests = cache.requests[key] ?? {
+                let made = Metrics.Counter(label: "spark_bridge_requests_total", dimensions: [("path", path), ("alias", alias), ("status", String(status))], factory: factory)
+                cache.requests[key] = made
+                return made
+            }()
+            return (handles, requests)
+        }
+        requests.increment()
+        handles.duration.recordNanoseconds(duration.nanoseconds)
         if let timeToFirstToken {
-            Metrics.Timer(label: "spark_bridge_time_to_first_token_seconds", dimensions: [("alias", alias)], factory: factory).recordNanoseconds(timeToFirstToken.nanoseconds)
+            handles.timeToFirstToken.recordNanoseconds(timeToFirstToken.nanoseconds)
         }
         if let inputTokens, inputTokens > 0 {
-            Metrics.Counter(label: "spark_bridge_input_tokens_total", dimensions: [("alias", alias)], factory: factory).increment(by: inputTokens)
+            handles.inputTokens.increment(by: inputTokens)
         }
         if let outputTokens, outputTokens > 0 {
-            Metrics.Counter(label: "spark_bridge_output_tokens_total", dimensions: [("alias", alias)], factory: factory).increment(by: outputTokens)
+            handles.outputTokens.increment(by: outputTokens)
         }
     }
 

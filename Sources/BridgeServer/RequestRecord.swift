@@ -66,7 +66,7 @@ final class RequestRecord {
         logger.info("\(text)", metadata: metadata)
         if let upstreamError { metrics.recordUpstreamError(kind: upstreamError, backend: backend) }
         metrics.recordRequest(
-            path: path, alias: alias ?? clientModel, status: status ?? 0,
+            path: path, alias: alias, status: status ?? 0,
             timeToFirstToken: firstTokenAt.map { .nanoseconds(($0 - started).nanoseconds) },
             duration: .nanoseconds(elapsed.nanoseconds),
             inputTokens: usage.map { $0.inputTokens + $0.cacheReadInputTokens }, outputTokens: usage?.outputTokens
