@@ -170,6 +170,7 @@ let package = Package(
         .target(
             name: "LoadGenerator",
             dependencies: [
+                "BridgeJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,5 @@
+import BridgeJSON
+
 /// Reads an SSE body as it arrives, in pieces of any size, and classifies each event: a token, the end
 /// of the stream, or an error. Only event boundaries (`\n\n`) and a few byte patterns are looked at, so
 /// the load generator stays cheap next to the servers it measures.
@@ -63,9 +65,9 @@ struct EventScanner {
         case .openAI:
             if event.starts(with: Self.done) {
                 sawEnd = true
-            } else if event.contains(subsequence: Self.errorField) {
+            } else if event.firstIndex(of: Self.errorField) != nil {
                 sawError = true
-            } else if event.contains(subsequence: Self.contentField), !event.contains(subsequence: Self.emptyContent) {
+            } else if event.firstIndex(of: Self.contentField) != nil, event.firstIndex(of: Self.emptyContent) == nil {
                 tokenEvents += 1
             }
         }
@@ -92,25 +94,4 @@ struct EventScanner {
     private static let errorField = Array("{\"error\":".utf8)
     private static let contentField = Array("\"content\":\"".utf8)
     private static let emptyContent = Array("\"content\":\"\"".utf8)
-}
-
-extension Array where Element == UInt8 {
-    /// Whether `needle` occurs in the array.
-    func contains(subsequence needle: [UInt8]) -> Bool { firstIndex(of: needle) != nil }
-
-    /// Where `needle` first occurs in the array (a plain scan; events are short).
-    func firstIndex(of needle: [UInt8]) -> Int? {
-        guard needle.count <= count, let first = needle.first else { return needle.isEmpty ? 0 : nil }
-        var index = 0
-        let last = count - needle.count
-        while index <= last {
-            if self[index] == first {
-                var matched = 1
-                while matched < needle.count, self[index + matched] == needle[matched] { matched += 1 }
-                if matched == needle.count { return index }
-            }
-            index += 1
-        }
-        return nil
-    }
 }

@@ -175,7 +175,7 @@ final class Bench {
                         await generator.run(path.request(for: workload), profile: profile(concurrency))
                     }
                     level.measurements[kind] = Measurement(path: kind, result: result, proxy: use)
-                    let figure = workload.streams ? "TTFT p99 \(Self.ms(result.firstToken.p99)) ms" : "p50 \(Self.ms(result.total.p50)) ms"
+                    let figure = workload.streams ? "TTFT p99 \(BenchReport.ms(result.firstToken.p99)) ms" : "p50 \(BenchReport.ms(result.total.p50)) ms"
                     log("  \(workload.name) ×\(concurrency) \(kind.rawValue): \(result.completed) ok, \(result.failed) failed, \(figure)")
                     // Let sockets in TIME_WAIT and the proxies' buffers settle between paths.
                     try await Task.sleep(for: .milliseconds(300))
@@ -227,6 +227,4 @@ final class Bench {
         if !bridge.isRunning { throw BenchError("spark-bridge exited during the benchmark; see \(workDirectory.path)") }
         return report
     }
-
-    static func ms(_ nanos: Int64) -> String { String(format: "%.2f", Double(nanos) / 1e6) }
 }

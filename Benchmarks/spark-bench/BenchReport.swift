@@ -148,45 +148,55 @@ struct BenchReport: Sendable {
     }
 
     private func latencyTable(_ levels: [LoadLevel]) -> String {
-        var out = "| clients | path | p50 ms | p90 ms | p99 ms | added p50 / p99 ms | req/s | ok / failed | ratio p50 | proxy CPU s (cores) | peak RSS | client CPU s |\n"
-        out += "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
-        for level in levels {
-            let direct = level.measurements[.direct]?.result
-            for kind in PathKind.allCases {
-                guard let measurement = level.measurements[kind] else { continue }
-                let result = measurement.result
-                let total = result.total
-                var added = "—"
-                if kind != .direct, let direct {
-                    added = Self.ms(total.p50 - direct.total.p50) + " / " + Self.ms(total.p99 - direct.total.p99)
-                }
-                out += "| \(level.label) | \(kind.rawValue) | \(Self.ms(total.p50)) | \(Self.ms(total.p90)) | \(Self.ms(total.p99)) | \(added) "
-                out += "| \(String(format: "%.0f", result.requestsPerSecond)) | \(result.completed) / \(result.failed)\(Self.statuses(result)) "
-                out += "| \(ratio(kind, level) { Double($0.total.p50) }) | \(Self.use(measurement.proxy)) | \(measurement.proxy.map { Self.megabytes($0.peakRSS) } ?? "—") "
-                out += "| \(String(format: "%.2f", result.generatorCPUSeconds)) |\n"
-            }
+        table(
+            levels, loadHeader: "clients",
+            headers: ["p50 ms", "p90 ms", "p99 ms", "added p50 / p99 ms", "req/s", "ok / failed", "ratio p50"]
+        ) { kind, level, result, direct in
+            let total = result.total
+            return [
+                Self.ms(total.p50), Self.ms(total.p90), Self.ms(total.p99),
+                direct.map { Self.ms(total.p50 - $0.total.p50) + " / " + Self.ms(total.p99 - $0.total.p99) } ?? "—",
+                String(format: "%.0f", result.requestsPerSecond), "\(result.completed) / \(result.failed)\(Self.statuses(result))",
+                ratio(kind, level) { Double($0.total.p50) },
+            ]
         }
-        return out
     }
 
     private func streamTable(_ levels: [LoadLevel]) -> String {
-        var out = "| streams | path | TTFT p50 ms | TTFT p99 ms | added TTFT p50 / p99 ms | total p50 s | tokens/s delivered | complete | ratio TTFT p99 | proxy CPU s (cores) | peak RSS | client CPU s |\n"
-        out += "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        table(
+            levels, loadHeader: "streams",
+            headers: ["TTFT p50 ms", "TTFT p99 ms", "added TTFT p50 / p99 ms", "total p50 s", "tokens/s delivered", "complete", "ratio TTFT p99"]
+        ) { kind, level, result, direct in
+            let ttft = result.firstToken
+            return [
+                Self.ms(ttft.p50), Self.ms(ttft.p99),
+                direct.map { Self.ms(ttft.p50 - $0.firstToken.p50) + " / " + Self.ms(ttft.p99 - $0.firstToken.p99) } ?? "—",
+                String(format: "%.2f", Double(result.total.p50) / 1e9), String(format: "%.0f", result.tokenEventsPerSecond),
+                "\(result.completed) of \(result.samples.count)\(Self.statuses(result))",
+                ratio(kind, level) { Double($0.firstToken.p99) },
+            ]
+        }
+    }
+
+    /// A row per load and path: the load, the path, the scenario's `cells` (given the direct path's
+    /// result at the same load on the other paths' rows, nil on its own), then what the proxy and the
+    /// client used.
+    private func table(
+        _ levels: [LoadLevel], loadHeader: String, headers: [String],
+        cells: (PathKind, LoadLevel, LoadResult, LoadResult?) -> [String]
+    ) -> String {
+        let columns = [loadHeader, "path"] + headers + ["proxy CPU s (cores)", "peak RSS", "client CPU s"]
+        var out = "| " + columns.joined(separator: " | ") + " |\n"
+        out += "|" + String(repeating: "---|", count: columns.count) + "\n"
         for level in levels {
-            let direct = level.measurements[.direct]?.result
             for kind in PathKind.allCases {
                 guard let measurement = level.measurements[kind] else { continue }
-                let result = measurement.result
-                let ttft = result.firstToken
-                var added = "—"
-                if kind != .direct, let direct {
-                    added = Self.ms(ttft.p50 - direct.firstToken.p50) + " / " + Self.ms(ttft.p99 - direct.firstToken.p99)
-                }
-                out += "| \(level.label) | \(kind.rawValue) | \(Self.ms(ttft.p50)) | \(Self.ms(ttft.p99)) | \(added) "
-                out += "| \(String(format: "%.2f", Double(result.total.p50) / 1e9)) | \(String(format: "%.0f", result.tokenEventsPerSecond)) "
-                out += "| \(result.completed) of \(result.samples.count)\(Self.statuses(result)) | \(ratio(kind, level) { Double($0.firstToken.p99) }) "
-                out += "| \(Self.use(measurement.proxy)) | \(measurement.proxy.map { Self.megabytes($0.peakRSS) } ?? "—") "
-                out += "| \(String(format: "%.2f", result.generatorCPUSeconds)) |\n"
+                let direct = kind == .direct ? nil : level.measurements[.direct]?.result
+                let row = [level.label, kind.rawValue] + cells(kind, level, measurement.result, direct) + [
+                    Self.use(measurement.proxy), measurement.proxy.map { Self.megabytes($0.peakRSS) } ?? "—",
+                    String(format: "%.2f", measurement.result.generatorCPUSeconds),
+                ]
+                out += "| " + row.joined(separator: " | ") + " |\n"
             }
         }
         return out

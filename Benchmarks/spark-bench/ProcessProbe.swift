@@ -9,13 +9,19 @@ struct ProcessProbe: Sendable {
     /// User plus system CPU seconds of the tree (children that already exited are not counted).
     func cpuSeconds() -> Double {
         tree().reduce(0) { total, pid in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return total }
-            // Fields after the command name: state is field 3, utime 14 and stime 15.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return total }
+            // utime and stime are fields 14 and 15.
+            guard let fields = Self.statFields(pid), fields.count > 13,
+                  let user = Double(fields[11]), let system = Double(fields[12]) else { return total }
             return total + (user + system) / Self.ticksPerSecond
         }
+    }
+
+    /// The fields of `/proc/PID/stat` after the command name, from field 3 (state) on; nil when the
+    /// process is gone. The name is skipped up to its last `)`, since it may hold spaces and parentheses.
+    private static func statFields(_ pid: Int32) -> [Substring]? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 
     /// Resident set size of the tree now, in bytes.
@@ -44,10 +50,8 @@ struct ProcessProbe: Sendable {
         var parents: [Int32: [Int32]] = [:]
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for entry in entries {
-            guard let child = Int32(entry),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // ppid is field 4.
+            guard let child = Int32(entry), let fields = Self.statFields(child) else { continue }
             if fields.count > 1, let parent = Int32(fields[1]) { parents[parent, default: []].append(child) }
         }
         var result = [pid]

@@ -203,7 +203,7 @@ struct Generation: Sendable {
         var best: (position: Int, string: String)?
         for stop in stops {
             let needle = Array(stop.utf8)
-            guard let position = firstIndex(of: needle, in: text) else { continue }
+            guard let position = text.firstIndex(of: needle) else { continue }
             if position < best?.position ?? Int.max { best = (position, stop) }
         }
         guard let best else { return nil }
@@ -221,13 +221,6 @@ struct Generation: Sendable {
         return (best.string, startStep, endStep, String(decoding: prefixBytes, as: UTF8.self))
     }
 
-    private static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard !needle.isEmpty, needle.count <= haystack.count else { return nil }
-        for index in 0...(haystack.count - needle.count) where haystack[index] == needle[0] {
-            if haystack[index..<index + needle.count].elementsEqual(needle) { return index }
-        }
-        return nil
-    }
 }
 
 extension Generation.Ending {

@@ -210,23 +210,13 @@ public struct SimDirective: Sendable, Equatable {
         for text in texts where text.contains(opener) {
             let bytes = Array(text.utf8)
             var offset = 0
-            while let start = firstIndex(of: needle, in: bytes, from: offset) {
+            while let start = bytes.firstIndex(of: needle, from: offset) {
                 let object = try parseDirective(bytes, jsonStart: start + needle.count)
                 found = object.value
                 offset = object.end
             }
         }
         return found
-    }
-
-    private static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from offset: Int) -> Int? {
-        guard needle.count <= haystack.count else { return nil }
-        var index = offset
-        while index + needle.count <= haystack.count {
-            if haystack[index] == needle[0], Array(haystack[index..<index + needle.count]) == needle { return index }
-            index += 1
-        }
-        return nil
     }
 
     /// Parses `{…}]]` starting at `jsonStart` (whitespace allowed around the object).
