@@ -15,6 +15,8 @@ public struct BridgeSettings: Sendable, Equatable {
     public var maxBodyBytes: Int = 33_554_432
     /// `timeouts`: limits on each upstream request.
     public var timeouts = Timeouts()
+    /// `limits`: what client connections may hold, and for how long.
+    public var limits = ConnectionLimits()
     /// `drain_deadline_seconds`: how long a drain or stop waits for requests in flight.
     public var drainDeadline: Duration = .seconds(30)
     /// `health`: the backend health monitor.
@@ -43,6 +45,31 @@ public struct Timeouts: Sendable, Equatable {
     public var firstByte: Duration = .seconds(600)
     /// `idle_seconds`: longest silence between two chunks of a streamed response.
     public var idle: Duration = .seconds(120)
+
+    /// Every setting at its documented default.
+    public init() {}
+}
+
+/// `spark_bridge.limits`: bounds on client connections, so that clients without the key (or broken
+/// ones) cannot hold the daemon's file descriptors, memory or time.
+public struct ConnectionLimits: Sendable, Equatable {
+    /// `max_connections`: client connections served at once. A few more (`spareConnections`) are
+    /// accepted only to answer `/health` and to tell the others 503; beyond those, new connections are closed.
+    public var maxConnections = 1024
+    /// `header_timeout_seconds`: from a connection's opening, or from the first byte of a later request,
+    /// to the end of the request's headers. A connection that misses it is closed.
+    public var headerTimeout: Duration = .seconds(10)
+    /// `body_timeout_seconds`: longest pause while a request body is read (408, then the connection is closed).
+    public var bodyTimeout: Duration = .seconds(30)
+    /// `keep_alive_timeout_seconds`: a connection waiting for its next request is closed after this long.
+    public var keepAliveTimeout: Duration = .seconds(60)
+    /// `request_deadline_seconds`: longest exchange, from the request's headers to the end of its answer;
+    /// a request still running then is cut (529, or an `error` event in a stream). nil (written 0): none.
+    public var requestDeadline: Duration? = .seconds(3600)
+
+    /// Connections accepted beyond `maxConnections`, each only to answer `/health` (and `/`, `/metrics`)
+    /// or a 503, then closed.
+    public static let spareConnections = 32
 
     /// Every setting at its documented default.
     public init() {}

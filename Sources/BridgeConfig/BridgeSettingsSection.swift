@@ -41,6 +41,16 @@ enum BridgeSettingsSection {
             timeouts.read("idle_seconds", into: &settings.timeouts.idle, context.positiveSeconds)
             timeouts.warnAboutUnread(unknownNote)
         }
+        if let node = section.take("limits"), var limits = context.mapping(node, path: section.path("limits")) {
+            limits.read("max_connections", into: &settings.limits.maxConnections) { context.integer($0, $1) }
+            limits.read("header_timeout_seconds", into: &settings.limits.headerTimeout, context.positiveSeconds)
+            limits.read("body_timeout_seconds", into: &settings.limits.bodyTimeout, context.positiveSeconds)
+            limits.read("keep_alive_timeout_seconds", into: &settings.limits.keepAliveTimeout, context.positiveSeconds)
+            if let deadline = limits.take("request_deadline_seconds", { context.seconds($0, $1, allowZero: true) }) {
+                settings.limits.requestDeadline = deadline == .zero ? nil : deadline
+            }
+            limits.warnAboutUnread(unknownNote)
+        }
         if let node = section.take("health"), var health = context.mapping(node, path: section.path("health")) {
             health.read("interval_seconds", into: &settings.health.interval, context.positiveSeconds)
             health.read("timeout_seconds", into: &settings.health.timeout, context.positiveSeconds)

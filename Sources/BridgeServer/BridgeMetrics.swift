@@ -9,10 +9,12 @@ public final class BridgeMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let requestsInFlight: Metrics.Gauge
     private let streamsInFlight: Metrics.Gauge
+    private let connectionsOpen: Metrics.Gauge
     private let lastHealthCounters = NIOLockedValueBox(HealthCounters())
-    /// Metric handles of finished requests by alias and by (path, alias, status): made once, not per
-    /// request (a registry lookup per metric per request showed in profiles). The keys are bounded:
-    /// aliases come from the configuration, unknown model names are labelled `-`.
+    /// Metric handles of finished requests by alias and by (route, alias, status): made once, not per
+    /// request (a registry lookup per metric per request showed in profiles). The keys are closed sets:
+    /// routes are `Route`'s, aliases come from the configuration (unknown model names are labelled `-`),
+    /// statuses are `StatusLabel`'s.
     private let requestHandles = NIOLockedValueBox(RequestHandles())
 
     private struct AliasHandles: Sendable {
@@ -38,10 +40,11 @@ public final class BridgeMetrics: Sendable {
         self.factory = factory
         requestsInFlight = Metrics.Gauge(label: "spark_bridge_requests_in_flight", dimensions: [], factory: factory)
         streamsInFlight = Metrics.Gauge(label: "spark_bridge_streams_in_flight", dimensions: [], factory: factory)
+        connectionsOpen = Metrics.Gauge(label: "spark_bridge_client_connections", dimensions: [], factory: factory)
     }
 
     /// A finished client request: counts, latencies and tokens by alias (`nil`: the model named no alias).
-    func recordRequest(path: String, alias: String?, status: Int, timeToFirstToken: Duration?, duration: Duration, inputTokens: Int?, outputTokens: Int?) {
+    func recordRequest(route: Route, alias: String?, status: Int, timeToFirstToken: Duration?, duration: Duration, inputTokens: Int?, outputTokens: Int?) {
         let alias = alias ?? "-"
         let (handles, requests) = requestHandles.withLockedValue { cache in
             let handles = cache.byAlias[alias] ?? {
@@ -54,9 +57,10 @@ public final class BridgeMetrics: Sendable {
                 cache.byAlias[alias] = made
                 return made
             }()
-            let key = "\(path) \(alias) \(status)"
+            let status = StatusLabel.of(status)
+            let key = "\(route.rawValue) \(alias) \(status)"
             let requests = cache.requests[key] ?? {
-                let made = Metrics.Counter(label: "spark_bridge_requests_total", dimensions: [("path", path), ("alias", alias), ("status", String(status))], factory: factory)
+                let made = Metrics.Counter(label: "spark_bridge_requests_total", dimensions: [("path", route.rawValue), ("alias", alias), ("status", status)], factory: factory)
                 cache.requests[key] = made
                 return made
             }()
@@ -100,6 +104,16 @@ public final class BridgeMetrics: Sendable {
         add("spark_bridge_warmups_total", "failed", counters.warmupFailures, previous.warmupFailures)
         add("spark_bridge_health_checks_total", "ok", counters.checks - counters.checkFailures, previous.checks - previous.checkFailures)
         add("spark_bridge_health_checks_total", "failed", counters.checkFailures, previous.checkFailures)
+    }
+
+    /// Client connections open now (those accepted over the limit included).
+    func recordConnections(open: Int) {
+        connectionsOpen.record(open)
+    }
+
+    /// A connection the bridge turned away or cut short, by a reason from a closed set (`ConnectionCut`).
+    func recordConnectionCut(_ reason: ConnectionCut) {
+        Metrics.Counter(label: "spark_bridge_connections_cut_total", dimensions: [("reason", reason.rawValue)], factory: factory).increment()
     }
 
     func recordInFlight(requests: Int, streams: Int) {

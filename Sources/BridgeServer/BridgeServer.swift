@@ -30,8 +30,7 @@ public final class BridgeServer: Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 128 * 1024))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPConnectionHandler(bridge: context))
+                    try configureConnection(channel, context: context)
                 }
             }
         var channels: [any Channel] = []
@@ -51,6 +50,38 @@ public final class BridgeServer: Sendable {
             throw error
         }
         return BridgeServer(context: context, group: group, channels: channels)
+    }
+
+    /// Admits a new client connection against `limits.max_connections` and sets up its pipeline:
+    /// `ConnectionEdge` on the raw bytes, NIO's HTTP/1 server handlers (with its 400 for requests it
+    /// cannot parse), then the bridge's `HTTPConnectionHandler`.
+    private static func configureConnection(_ channel: any Channel, context: BridgeContext) throws {
+        let limits = context.configuration.settings.limits
+        let (admission, report, open) = context.connections.opened(limit: limits.maxConnections, spare: ConnectionLimits.spareConnections)
+        if let report {
+            context.logger.warning(
+                "connection limit reached: \(report.limit) client connections open (limits.max_connections); \(report.turnedAway) new connection(s) answered 503 or closed since the last report",
+                metadata: ["OPEN_CONNECTIONS": "\(open)"]
+            )
+        }
+        guard admission != .refuse else {
+            context.metrics.recordConnectionCut(.overLimit)
+            channel.close(promise: nil)
+            return
+        }
+        context.metrics.recordConnections(open: open)
+        let connections = context.connections
+        let metrics = context.metrics
+        channel.closeFuture.whenComplete { _ in
+            metrics.recordConnections(open: connections.closed())
+        }
+        let handler = HTTPConnectionHandler(bridge: context, limits: limits, overLimit: admission == .spare)
+        let edge = ConnectionEdge { [weak handler] in handler?.bytesReceived() }
+        handler.edge = edge
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(edge)
+        try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+        try pipeline.addHandler(handler)
     }
 
     /// An event loop of the server, for periodic work that must stop if the loops hang (watchdog).

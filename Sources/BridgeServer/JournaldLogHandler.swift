@@ -33,19 +33,31 @@ public struct JournaldLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        Self.send(Self.fields(
+            message: event.message.description, level: event.level, identifier: identifier,
+            file: event.file, line: event.line, function: event.function,
+            metadata: metadata.merging(event.metadata ?? [:]) { $1 }
+        ))
+    }
+
+    /// The record's fields as `NAME=value`. Values are kept byte for byte, newlines included:
+    /// `sd_journal_sendv` sends a value holding a newline length-prefixed, so no escaping is needed
+    /// (and none is done) for the journal to keep one record one entry.
+    static func fields(
+        message: String, level: Logger.Level, identifier: String, file: String, line: UInt, function: String, metadata: Logger.Metadata
+    ) -> [String] {
         var fields: [String] = [
-            "MESSAGE=\(event.message)",
-            "PRIORITY=\(Self.priority(event.level))",
+            "MESSAGE=\(message)",
+            "PRIORITY=\(priority(level))",
             "SYSLOG_IDENTIFIER=\(identifier)",
-            "CODE_FILE=\(event.file)",
-            "CODE_LINE=\(event.line)",
-            "CODE_FUNC=\(event.function)",
+            "CODE_FILE=\(file)",
+            "CODE_LINE=\(line)",
+            "CODE_FUNC=\(function)",
         ]
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        for (key, value) in merged where Self.isFieldName(key) {
+        for (key, value) in metadata where isFieldName(key) {
             fields.append("\(key)=\(value)")
         }
-        Self.send(fields)
+        return fields
     }
 
     static func send(_ fields: [String]) {

@@ -8,6 +8,7 @@ final class RequestRecord {
     let requestID: String
     let method: String
     let path: String
+    let route: Route
     let started = NIODeadline.now()
     var alias: String?
     var clientModel: String?
@@ -19,10 +20,11 @@ final class RequestRecord {
     /// The kind of backend failure, for `spark_bridge_upstream_errors_total` (`connect`, `timeout`, `http_5xx`…).
     var upstreamError: String?
 
-    init(requestID: String, method: String, path: String) {
+    init(requestID: String, method: String, path: String, route: Route) {
         self.requestID = requestID
         self.method = method
         self.path = path
+        self.route = route
     }
 
     func markFirstToken() {
@@ -66,7 +68,7 @@ final class RequestRecord {
         logger.info("\(text)", metadata: metadata)
         if let upstreamError { metrics.recordUpstreamError(kind: upstreamError, backend: backend) }
         metrics.recordRequest(
-            path: path, alias: alias, status: status ?? 0,
+            route: route, alias: alias, status: status ?? 0,
             timeToFirstToken: firstTokenAt.map { .nanoseconds(($0 - started).nanoseconds) },
             duration: .nanoseconds(elapsed.nanoseconds),
             inputTokens: usage.map { $0.inputTokens + $0.cacheReadInputTokens }, outputTokens: usage?.outputTokens

@@ -4,21 +4,29 @@ import NIOCore
 import NIOHTTP1
 
 /// Writes one HTTP response on the connection's event loop, and remembers how it went for the log.
+/// Closing the connection after a `connection: close` answer is the connection handler's (it closes
+/// once the answer is written and the request is read).
 final class ResponseWriter {
     private let context: ChannelHandlerContext
-    private let keepAlive: Bool
+    /// False: the answer says `connection: close`. Settable until the head is written.
+    var keepAlive: Bool
     let requestID: String
     private(set) var status: Int?
     private(set) var ended = false
     /// Called once when the response is over — ended, or abandoned because the connection went —
-    /// with its status (499 when none was sent).
+    /// with its status (499 when none was sent). Called before the end is written: writing it can
+    /// deliver the connection's next (pipelined) request.
     private var onFinish: ((Int) -> Void)?
+    /// Called once the end of the response is written (not when abandoned), with whether it kept the
+    /// connection alive.
+    private var onEndWritten: ((Bool) -> Void)?
 
-    init(context: ChannelHandlerContext, keepAlive: Bool, requestID: String, onFinish: @escaping (Int) -> Void) {
+    init(context: ChannelHandlerContext, keepAlive: Bool, requestID: String, onFinish: @escaping (Int) -> Void, onEndWritten: @escaping (Bool) -> Void) {
         self.context = context
         self.keepAlive = keepAlive
         self.requestID = requestID
         self.onFinish = onFinish
+        self.onEndWritten = onEndWritten
     }
 
     var hasStarted: Bool { status != nil }
@@ -47,22 +55,27 @@ final class ResponseWriter {
         context.flush()
     }
 
-    /// Ends the response; closes the connection when keep-alive is off.
+    /// `100 Continue`: the client may send the body it held back (`Expect: 100-continue`).
+    func sendContinue() {
+        guard status == nil else { return }
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+    }
+
+    /// Ends the response.
     func end() {
         guard !ended else { return }
         ended = true
-        let close = !keepAlive
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
-            if close { channel.close(promise: nil) }
-        }
         finish()
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+        onEndWritten?(keepAlive)
+        onEndWritten = nil
     }
 
     /// The connection closed before the response ended: account for it all the same.
     func abandon() {
         guard !ended else { return }
         ended = true
+        onEndWritten = nil
         finish()
     }
 

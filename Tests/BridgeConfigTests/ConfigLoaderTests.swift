@@ -236,6 +236,11 @@ struct ConfigLoaderTests {
         #expect(absent.timeouts.connect == .seconds(5))
         #expect(absent.timeouts.firstByte == .seconds(600))
         #expect(absent.timeouts.idle == .seconds(120))
+        #expect(absent.limits.maxConnections == 1024)
+        #expect(absent.limits.headerTimeout == .seconds(10))
+        #expect(absent.limits.bodyTimeout == .seconds(30))
+        #expect(absent.limits.keepAliveTimeout == .seconds(60))
+        #expect(absent.limits.requestDeadline == .seconds(3600))
         #expect(absent.drainDeadline == .seconds(30))
         #expect(absent.health.interval == .seconds(5))
         #expect(absent.health.timeout == .seconds(2))
@@ -259,6 +264,7 @@ struct ConfigLoaderTests {
               default_model: m
               max_body_bytes: 1_048_576
               timeouts: {connect_seconds: 0.5, first_byte_seconds: 30, idle_seconds: 10}
+              limits: {max_connections: 64, header_timeout_seconds: 1.5, body_timeout_seconds: 2, keep_alive_timeout_seconds: 3, request_deadline_seconds: 0}
               drain_deadline_seconds: 0
               health: {interval_seconds: 10, timeout_seconds: 10, failures_before_down: 3, successes_before_up: 2}
               warmup: {enabled: no, interval_seconds: 300, max_tokens: 4}
@@ -276,6 +282,10 @@ struct ConfigLoaderTests {
         #expect(settings.timeouts.connect == .milliseconds(500))
         #expect(settings.timeouts.firstByte == .seconds(30))
         #expect(settings.timeouts.idle == .seconds(10))
+        #expect(settings.limits.maxConnections == 64)
+        #expect(settings.limits.headerTimeout == .milliseconds(1500))
+        #expect(settings.limits.bodyTimeout == .seconds(2) && settings.limits.keepAliveTimeout == .seconds(3))
+        #expect(settings.limits.requestDeadline == nil)
         #expect(settings.drainDeadline == .zero)
         #expect(settings.health.interval == .seconds(10) && settings.health.timeout == .seconds(10))
         #expect(settings.health.failuresBeforeDown == 3 && settings.health.successesBeforeUp == 2)
@@ -291,6 +301,10 @@ struct ConfigLoaderTests {
             == "config.yaml:5:50: health.timeout_seconds: must not exceed health.interval_seconds")
         #expect(loadError(oneModel + "spark_bridge:\n  default_model: nope\n")?.description
             == #"config.yaml:5:18: default_model: "nope" matches no model_name; known aliases: m"#)
+        #expect(loadError(oneModel + "spark_bridge:\n  limits: {max_connections: 0}\n")?.message
+            == "limits.max_connections: expected a positive integer, got 0")
+        #expect(loadError(oneModel + "spark_bridge:\n  limits: {header_timeout_seconds: 0}\n")?.message
+            == "limits.header_timeout_seconds: expected a positive number, got 0")
         #expect(loadError(oneModel + "spark_bridge:\n  control_socket: run/c.sock\n")?.message
             == #"control_socket: expected an absolute path, got "run/c.sock""#)
     }

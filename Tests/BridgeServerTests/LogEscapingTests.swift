@@ -1,0 +1,47 @@
+import Logging
+import Testing
+@testable import BridgeServer
+
+/// Log fields come from clients and backends: on the console, one record stays one line.
+@Suite("log escaping")
+struct LogEscapingTests {
+    @Test("a newline in a model name cannot start a forged line")
+    func newline() {
+        let message = "req_1 POST /v1/messages claude\nINFO     req_2 POST /v1/messages status=200"
+        let escaped = ConsoleLogHandler.escaped(message)
+        #expect(!escaped.contains("\n"))
+        #expect(escaped == #"req_1 POST /v1/messages claude\nINFO     req_2 POST /v1/messages status=200"#)
+    }
+
+    @Test("every control character is escaped: \\r \\t by name, NUL, ESC, DEL, C1 and line separators as \\u")
+    func controlCharacters() {
+        #expect(ConsoleLogHandler.escaped("a\rb\tc") == #"a\rb\tc"#)
+        #expect(ConsoleLogHandler.escaped("nul\u{0}esc\u{1B}[31mdel\u{7F}") == #"nul\u0000esc\u001b[31mdel\u007f"#)
+        #expect(ConsoleLogHandler.escaped("c1\u{85}ls\u{2028}ps\u{2029}") == #"c1\u0085ls\u2028ps\u2029"#)
+        for value in 0..<0x20 {
+            #expect(!ConsoleLogHandler.escaped("x\(Character(Unicode.Scalar(UInt8(value))))y").unicodeScalars.contains { $0.value < 0x20 })
+        }
+    }
+
+    @Test("a backslash is doubled, so an escape in the log is never ambiguous with text that looked like one")
+    func backslash() {
+        #expect(ConsoleLogHandler.escaped(#"a\nb"#) == #"a\\nb"#)
+    }
+
+    @Test("printable text, accents, CJK and emoji included, is unchanged")
+    func printableUnchanged() {
+        let text = "claude-sonnet-4 → Qwen/Qwen3 «été» 模型 🚀 status=200"
+        #expect(ConsoleLogHandler.escaped(text) == text)
+    }
+
+    @Test("journald fields keep the bytes as sent: a newline stays a newline (sent length-prefixed)")
+    func journaldKeepsBytes() {
+        let fields = JournaldLogHandler.fields(
+            message: "model a\nb", level: .info, identifier: "spark-bridge", file: "f.swift", line: 1, function: "f()",
+            metadata: ["ALIAS": "a\nb\u{0}c", "lower": "ignored"]
+        )
+        #expect(fields.contains("MESSAGE=model a\nb"))
+        #expect(fields.contains("ALIAS=a\nb\u{0}c"))
+        #expect(!fields.contains { $0.hasPrefix("lower=") })
+    }
+}
