@@ -302,9 +302,9 @@ struct ConfigLoaderTests {
         #expect(loadError(oneModel + "spark_bridge:\n  default_model: nope\n")?.description
             == #"config.yaml:5:18: default_model: "nope" matches no model_name; known aliases: m"#)
         #expect(loadError(oneModel + "spark_bridge:\n  limits: {max_connections: 0}\n")?.message
-            == "limits.max_connections: expected a positive integer, got 0")
+            == #"limits.max_connections: expected a positive integer, got "0""#)
         #expect(loadError(oneModel + "spark_bridge:\n  limits: {header_timeout_seconds: 0}\n")?.message
-            == "limits.header_timeout_seconds: expected a positive number, got 0")
+            == #"limits.header_timeout_seconds: expected a positive number, got "0""#)
         #expect(loadError(oneModel + "spark_bridge:\n  control_socket: run/c.sock\n")?.message
             == #"control_socket: expected an absolute path, got "run/c.sock""#)
     }

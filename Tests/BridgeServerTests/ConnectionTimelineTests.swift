@@ -41,7 +41,7 @@ struct ConnectionTimelineTests {
             #expect(timeline.expire(at: at(Int64(second))) == nil)
             timeline.bytesReceived(at: at(Int64(second)))
         }
-        #expect(timeline.deadline == at(80 + 30))
+        #expect(timeline.deadline == at(1 + 100), "the request deadline, before the body's at 80 + 30")
         #expect(timeline.expire(at: at(99)) == nil)
         #expect(timeline.expire(at: at(101)) == .request, "the request deadline comes first")
         #expect(timeline.expire(at: at(110)) == .body)

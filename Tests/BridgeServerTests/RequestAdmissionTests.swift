@@ -17,7 +17,7 @@ struct RequestAdmissionTests {
         return nil
     }
 
-    private func verdict(_ admission: RequestAdmission? = nil, _ head: HTTPRequestHead) -> RequestAdmission.Verdict {
+    private func verdict(_ head: HTTPRequestHead, with admission: RequestAdmission? = nil) -> RequestAdmission.Verdict {
         let path = String(head.uri.split(separator: "?").first ?? "")
         return (admission ?? self.admission).verdict(for: head, route: Route(target: path), path: path, requestID: "req_test")
     }
@@ -61,9 +61,9 @@ struct RequestAdmissionTests {
     func overLimit() throws {
         var full = admission
         full.overLimit = true
-        #expect(status(verdict(full, head(.GET, "/health"))) == nil)
-        #expect(status(verdict(full, head(.GET, "/metrics"))) == nil)
-        guard case .reject(let rejection) = verdict(full, head(.POST, "/v1/messages", [("x-api-key", "sk-key")])) else {
+        #expect(status(verdict(head(.GET, "/health"), with: full)) == nil)
+        #expect(status(verdict(head(.GET, "/metrics"), with: full)) == nil)
+        guard case .reject(let rejection) = verdict(head(.POST, "/v1/messages", [("x-api-key", "sk-key")]), with: full) else {
             Issue.record("accepted"); return
         }
         #expect(rejection.status == 503)
