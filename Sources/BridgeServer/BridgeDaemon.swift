@@ -61,6 +61,7 @@ public final class BridgeDaemon: Sendable {
         if loaded.configuration.masterKey == nil, activated.isEmpty, listen.contains(where: { !$0.isLoopback }) {
             logger.warning("LISTENING ON A NON-LOOPBACK ADDRESS WITHOUT A master_key: anyone who can reach this port can use your GPUs. Set spark_bridge.master_key or general_settings.master_key.")
         }
+        if let shortage = FileDescriptorLimit.ensure(for: loaded.configuration.settings.limits) { logger.warning("\(shortage)") }
         let context = BridgeContext(configuration: loaded.configuration, transport: UpstreamTransport(), logger: logger)
         let server: BridgeServer
         do {
@@ -111,6 +112,7 @@ public final class BridgeDaemon: Sendable {
             do throws(ConfigError) {
                 let loaded = try ConfigLoader.load(path: options.configPath, environment: ProcessInfo.processInfo.environment)
                 for warning in loaded.warnings { logger.warning("\(warning)") }
+                if let shortage = FileDescriptorLimit.ensure(for: loaded.configuration.settings.limits) { logger.warning("\(shortage)") }
                 context.replaceConfiguration(loaded.configuration)
                 let diff = ConfigDiff(from: old, to: loaded.configuration)
                 let summary = diff.isEmpty ? "no changes" : diff.lines.joined(separator: "; ")

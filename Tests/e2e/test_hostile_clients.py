@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from conftest import Bridge, bridge_config
+from conftest import Bridge, Process, bridge_config
 from support import ALIAS, ANTHROPIC_HEADERS, CLIENT_TIMEOUT, MASTER_KEY, directive, wait_until
 
 MIB = 1 << 20
@@ -357,3 +357,39 @@ def test_a_model_name_with_a_newline_cannot_forge_a_log_line(bridge):
     # The whole forged text stays on the one line that logs the request.
     lines = bridge.process.stderr_tail(2000).splitlines()
     assert [line for line in lines if "forged" in line and "claude-forged" not in line] == []
+
+
+# The open-file limit.
+
+
+def _bridge_under_ulimit(bin_dir, workdir, sim, name: str, ulimit: str) -> Process:
+    config = workdir / f"{name}.yaml"
+    config.write_text(bridge_config(sim.url + "/v1", settings=limits(max_connections=1024)))
+    command = f"ulimit {ulimit} && exec {bin_dir / 'spark-bridge'} --config {config} --listen 127.0.0.1:0 --control-socket {workdir / name}.sock"
+    return Process(name, ["sh", "-c", command], workdir)
+
+
+def _soft_nofile(process: Process) -> int:
+    limits_text = open(f"/proc/{process.popen.pid}/limits").read()
+    return int(re.search(r"^Max open files\s+(\d+)", limits_text, re.M).group(1))
+
+
+def test_a_low_soft_file_limit_is_raised_to_fit_max_connections(bin_dir, workdir, sim):
+    process = _bridge_under_ulimit(bin_dir, workdir, sim, "spark-bridge-soft-nofile", "-Sn 256")
+    try:
+        needed = 2 * (1024 + 32) + 64
+        hard = int(re.search(r"^Max open files\s+\d+\s+(\d+)", open(f"/proc/{process.popen.pid}/limits").read(), re.M).group(1))
+        assert _soft_nofile(process) == min(hard, needed)
+        if hard >= needed:
+            assert "raise LimitNOFILE" not in process.stderr_tail()
+    finally:
+        process.stop()
+
+
+def test_a_hard_file_limit_below_max_connections_is_reported(bin_dir, workdir, sim):
+    process = _bridge_under_ulimit(bin_dir, workdir, sim, "spark-bridge-hard-nofile", "-n 256")
+    try:
+        assert _soft_nofile(process) == 256
+        assert wait_until(lambda: "limits.max_connections is 1024 but the open-file limit is 256" in process.stderr_tail(), 5)
+    finally:
+        process.stop()
