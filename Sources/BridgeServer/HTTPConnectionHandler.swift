@@ -164,7 +164,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             guard request.received <= maximumBodyBytes else {
                 request.writer.keepAlive = false
                 state = .draining(dropped: 0, closesAtEnd: true)
-                request.writer.respond(error: AnthropicError(.requestTooLarge, "Request exceeds the maximum allowed number of bytes (\(maximumBodyBytes))."))
+                request.writer.respond(error: RequestAdmission.tooLarge(maxBodyBytes: maximumBodyBytes))
                 return
             }
             if request.route.readsBody { request.body.append(contentsOf: buffer.readableBytesView) }
@@ -255,8 +255,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             let exchange = PassthroughExchange(bridge: bridge, configuration: configuration, writer: writer, record: record, channel: context.channel)
             track(exchange, record: record, context: context)
             exchange.start(body: request.body)
-        case .other:
-            writer.respond(error: AnthropicError(.notFound, "Not found: \(record.method) \(record.path)"))
+        case .other:  // refused at the head already
+            writer.respond(error: RequestAdmission.notFound(method: record.method, path: record.path))
         }
     }
 

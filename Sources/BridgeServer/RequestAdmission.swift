@@ -48,7 +48,7 @@ struct RequestAdmission {
             )
         }
         guard route != .other else {
-            return reject(AnthropicError(.notFound, "Not found: \(head.method.rawValue) \(path)"))
+            return reject(Self.notFound(method: head.method.rawValue, path: path))
         }
         guard Self.allows(head.method, on: route) else {
             return reject(AnthropicError(.invalidRequest, "Method \(head.method.rawValue) is not allowed on \(path)"), status: 405)
@@ -57,7 +57,7 @@ struct RequestAdmission {
             return .reject(Self.unauthorized(head, route: route, requestID: requestID))
         }
         if let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }), declared > maxBodyBytes {
-            return reject(AnthropicError(.requestTooLarge, "Request exceeds the maximum allowed number of bytes (\(maxBodyBytes))."))
+            return reject(Self.tooLarge(maxBodyBytes: maxBodyBytes))
         }
         let expectation = head.headers["expect"]
         let expectsContinue = !expectation.isEmpty && expectation.allSatisfy { $0.lowercased() == "100-continue" }
@@ -68,6 +68,16 @@ struct RequestAdmission {
             return reject(AnthropicError(.overloaded, "The bridge is draining and takes no new requests; retry shortly."), headers: [("x-should-retry", "true")])
         }
         return .accept(expectsContinue: expectsContinue)
+    }
+
+    /// 404 for a path the bridge does not serve.
+    static func notFound(method: String, path: String) -> AnthropicError {
+        AnthropicError(.notFound, "Not found: \(method) \(path)")
+    }
+
+    /// 413 for a body over `max_body_bytes`, declared or found while reading.
+    static func tooLarge(maxBodyBytes: Int) -> AnthropicError {
+        AnthropicError(.requestTooLarge, "Request exceeds the maximum allowed number of bytes (\(maxBodyBytes)).")
     }
 
     /// 401 in the client's own shape: OpenAI's for `/v1/chat/completions` and for `/v1/models` without

@@ -39,6 +39,16 @@ struct ConfigDiffTests {
             "~ settings: timeouts.connect_seconds",
             "~ master_key",
         ])
+        let limited = try #require(load(liteLLMExample + """
+            spark_bridge:
+              timeouts: {connect_seconds: 5}
+              limits: {max_connections: 10, header_timeout_seconds: 1, body_timeout_seconds: 2, keep_alive_timeout_seconds: 3, request_deadline_seconds: 0}
+
+            """)).configuration
+        #expect(BridgeConfiguration.diff(from: old, to: limited).changedSettings == [
+            "limits.max_connections", "limits.header_timeout_seconds", "limits.body_timeout_seconds",
+            "limits.keep_alive_timeout_seconds", "limits.request_deadline_seconds",
+        ])
         let back = BridgeConfiguration.diff(from: new, to: old)
         #expect(back.removedAliases.map(\.name) == ["claude-*haiku*"])
         #expect(back.lines.contains("- claude-*haiku*"))
