@@ -200,7 +200,7 @@ def test_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout(tight
 
 def test_idle_connections_past_the_limit_get_503_and_a_client_is_served_once_they_time_out(start_bridge, sim):
     max_connections = 20
-    settings = limits(max_connections=max_connections, header_timeout_seconds=4, keep_alive_timeout_seconds=4)
+    settings = limits(max_connections=max_connections, header_timeout_seconds=6, keep_alive_timeout_seconds=6)
     bridge = start_bridge("spark-bridge-connection-limit", bridge_config(sim.url + "/v1", settings=settings), sim)
     baseline = open_fds(bridge)
     idle = [socket.create_connection(address(bridge)) for _ in range(max_connections)]
