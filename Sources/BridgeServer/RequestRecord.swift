@@ -41,8 +41,9 @@ final class RequestRecord {
             "STATUS": "\(status ?? 0)",
             "DURATION_MS": "\(duration)",
         ]
-        var text = "\(requestID) \(method) \(path)"
+        var text = "\(requestID) \(method) \(Self.clipped(path))"
         if let clientModel {
+            let clientModel = Self.clipped(clientModel)
             let target = [backendModel, backend].compactMap { $0 }.joined(separator: " @ ")
             text += " \(clientModel)"
             if let alias, alias != clientModel { text += " (alias \(alias))" }
@@ -64,7 +65,7 @@ final class RequestRecord {
             metadata["INPUT_TOKENS"] = "\(input)"
             metadata["OUTPUT_TOKENS"] = "\(usage.outputTokens)"
         }
-        if let note { text += " (\(note))" }
+        if let note { text += " (\(Self.clipped(note)))" }
         logger.info("\(text)", metadata: metadata)
         if let upstreamError { metrics.recordUpstreamError(kind: upstreamError, backend: backend) }
         metrics.recordRequest(
@@ -73,6 +74,17 @@ final class RequestRecord {
             duration: .nanoseconds(elapsed.nanoseconds),
             inputTokens: usage.map { $0.inputTokens + $0.cacheReadInputTokens }, outputTokens: usage?.outputTokens
         )
+    }
+
+    /// Longest client-supplied text (path, model name) a log line carries.
+    static let maximumLoggedField = 256
+
+    /// `text` cut to `maximumLoggedField` characters, marked with `…` when cut: a client cannot make
+    /// one request write kilobytes of log.
+    static func clipped(_ text: String) -> String {
+        guard text.utf8.count > maximumLoggedField else { return text }
+        let kept = text.prefix(maximumLoggedField)
+        return kept.endIndex == text.endIndex ? text : kept + "…"
     }
 
     static func milliseconds(_ amount: TimeAmount) -> Int {

@@ -34,6 +34,13 @@ struct LogEscapingTests {
         #expect(ConsoleLogHandler.escaped(text) == text)
     }
 
+    @Test("a client's path or model name is clipped in the log line, so one request cannot write kilobytes")
+    func clipped() {
+        #expect(RequestRecord.clipped(String(repeating: "m", count: 100_000)) == String(repeating: "m", count: 256) + "…")
+        #expect(RequestRecord.clipped(String(repeating: "é", count: 256)) == String(repeating: "é", count: 256))
+        #expect(RequestRecord.clipped("claude-test") == "claude-test")
+    }
+
     @Test("journald fields keep the bytes as sent: a newline stays a newline (sent length-prefixed)")
     func journaldKeepsBytes() {
         let fields = JournaldLogHandler.fields(
