@@ -66,6 +66,8 @@ public struct ConfigDiff: Sendable, Equatable {
         check("timeouts.connect_seconds", \.timeouts.connect)
         check("timeouts.first_byte_seconds", \.timeouts.firstByte)
         check("timeouts.idle_seconds", \.timeouts.idle)
+        check("timeouts.paused_stream_seconds", \.timeouts.pausedStream)
+        check("timeouts.total_seconds", \.timeouts.total)
         check("drain_deadline_seconds", \.drainDeadline)
         check("health.interval_seconds", \.health.interval)
         check("health.timeout_seconds", \.health.timeout)
