@@ -80,8 +80,9 @@ final class FaultExchange {
         }
     }
 
-    /// The client went away: stop writing.
+    /// The client went away: stop writing, and log the request as aborted.
     func clientClosed() {
+        if !stopped { state.update(recordID) { if !$0.completed { $0.aborted = true } } }
         stopped = true
         scheduled?.cancel()
         scheduled = nil

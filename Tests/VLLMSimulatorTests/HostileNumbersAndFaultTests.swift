@@ -90,11 +90,14 @@ struct HostileNumbersAndFaultTests {
         try await withSimulator { server in
             let request = "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
             let body = chatRequest(directive: ["fault": ["kind": "drip", "interval_ms": 1]], stream: true).jsonBytes
+            // Each byte is an HTTP chunk of its own: look at the de-chunked body.
             let bytes = try await RawHTTPClient.exchange(port: server.port, request: Array((request + "content-length: \(body.count)\r\n\r\n").utf8) + body) {
-                RawHTTPClient.find(Array(#""content":"x""#.utf8), in: $0, from: 0) != nil
+                (try? RawHTTPClient.parse($0))?.text.contains(#""content":"x""#) == true
             }
-            #expect(RawHTTPClient.find(Array(#"data: {"id":"chatcmpl-"#.utf8), in: bytes, from: 0) != nil)
-            #expect(RawHTTPClient.find(Array("[DONE]".utf8), in: bytes, from: 0) == nil)
+            let response = try RawHTTPClient.parse(bytes)
+            #expect(response.text.hasPrefix(#"data: {"id":"chatcmpl-"#))
+            #expect(!response.text.contains("[DONE]"))
+            #expect(!response.complete)
         }
     }
 
