@@ -80,12 +80,13 @@ final class FaultExchange {
         }
     }
 
-    /// The client went away: stop writing, and log the request as aborted.
+    /// The client went away (or a write to it failed): stop writing, and log the request as aborted.
     func clientClosed() {
-        if !stopped { state.update(recordID) { if !$0.completed { $0.aborted = true } } }
-        stopped = true
+        guard !stopped else { return }
+        state.update(recordID) { if !$0.completed { $0.aborted = true } }
         scheduled?.cancel()
         scheduled = nil
+        finish()
     }
 
     // MARK: Faults
@@ -93,7 +94,7 @@ final class FaultExchange {
     private func writeEndlessLine() {
         guard !stopped else { return }
         write(SimFault.endlessLine).assumeIsolated().whenComplete { [self] result in
-            if case .success = result { writeEndlessLine() } else { finish() }
+            if case .success = result { writeEndlessLine() } else { clientClosed() }
         }
     }
 
@@ -113,7 +114,7 @@ final class FaultExchange {
             return
         }
         write(bytes).assumeIsolated().whenComplete { [self] result in
-            if case .success = result { writeToolDeltas() } else { finish() }
+            if case .success = result { writeToolDeltas() } else { clientClosed() }
         }
     }
 
