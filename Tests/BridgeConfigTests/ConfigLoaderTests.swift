@@ -236,6 +236,8 @@ struct ConfigLoaderTests {
         #expect(absent.timeouts.connect == .seconds(5))
         #expect(absent.timeouts.firstByte == .seconds(600))
         #expect(absent.timeouts.idle == .seconds(120))
+        #expect(absent.timeouts.pausedStream == .seconds(120))
+        #expect(absent.timeouts.total == .seconds(1800))
         #expect(absent.drainDeadline == .seconds(30))
         #expect(absent.health.interval == .seconds(5))
         #expect(absent.health.timeout == .seconds(2))
@@ -258,7 +260,7 @@ struct ConfigLoaderTests {
               control_socket_group: adm
               default_model: m
               max_body_bytes: 1_048_576
-              timeouts: {connect_seconds: 0.5, first_byte_seconds: 30, idle_seconds: 10}
+              timeouts: {connect_seconds: 0.5, first_byte_seconds: 30, idle_seconds: 10, paused_stream_seconds: 7, total_seconds: 900}
               drain_deadline_seconds: 0
               health: {interval_seconds: 10, timeout_seconds: 10, failures_before_down: 3, successes_before_up: 2}
               warmup: {enabled: no, interval_seconds: 300, max_tokens: 4}
@@ -276,6 +278,8 @@ struct ConfigLoaderTests {
         #expect(settings.timeouts.connect == .milliseconds(500))
         #expect(settings.timeouts.firstByte == .seconds(30))
         #expect(settings.timeouts.idle == .seconds(10))
+        #expect(settings.timeouts.pausedStream == .seconds(7))
+        #expect(settings.timeouts.total == .seconds(900))
         #expect(settings.drainDeadline == .zero)
         #expect(settings.health.interval == .seconds(10) && settings.health.timeout == .seconds(10))
         #expect(settings.health.failuresBeforeDown == 3 && settings.health.successesBeforeUp == 2)
