@@ -273,10 +273,13 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         }
         switch endpoint {
         case .countTokens:
-            guard let count = (try? JSONParser.parse(body))?["count"]?.intValue else {
+            guard let number = (try? JSONParser.parse(body))?["count"], number.doubleValue != nil else {
                 respondWithEstimate(reason: "the backend's /tokenize answer has no count")
                 return
             }
+            // The backend's number: clamped like every token count it sends (usage totals and
+            // metrics counters add it up).
+            let count = ChatCompletionChunk.Usage.tokens(number)
             phase = .done
             record.usage = AnthropicUsage(inputTokens: count)
             writer.respondJSON(["input_tokens": .int(count)])

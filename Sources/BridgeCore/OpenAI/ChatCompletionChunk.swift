@@ -42,7 +42,7 @@ public struct ChatCompletionChunk: Sendable, Equatable {
 
         /// A backend's token count, clamped to 0...maximumTokens (a number too large for `Int` is the
         /// maximum, anything that is not a number 0).
-        static func tokens(_ value: JSONValue?) -> Int {
+        public static func tokens(_ value: JSONValue?) -> Int {
             guard let value, let number = value.doubleValue else { return 0 }
             if let exact = value.intValue { return min(max(exact, 0), maximumTokens) }
             return number >= Double(maximumTokens) ? maximumTokens : 0
