@@ -99,6 +99,22 @@ struct HostileBackendTests {
         #expect(message.content == [.text("a" + String(repeating: " ", count: 20_000) + "b")])
     }
 
+    @Test("white space past the held bound is sent in the open text block, or dropped before any block")
+    func whitespaceFlood() throws {
+        let flood = String(repeating: " ", count: 1 << 16)
+        let floods = 2 * (1 << 20) / (1 << 16)
+        var items = [StreamTranslationTests.chunk(content: "a")]
+        items += Array(repeating: StreamTranslationTests.chunk(content: flood), count: floods)
+        items += [StreamTranslationTests.chunk(content: "b", finish: "stop"), .done]
+        let inBlock = try Translate.accumulate(Translate.stream(items, context: Translate.context()))
+        #expect(inBlock.content == [.text("a" + String(repeating: " ", count: floods << 16) + "b")])
+
+        let leading = Array(repeating: StreamTranslationTests.chunk(content: flood), count: floods) + [StreamTranslationTests.chunk(content: "b", finish: "stop"), .done]
+        #expect(try Translate.accumulate(Translate.stream(leading, context: Translate.context())).content == [.text("b")])
+        let prefill = try Translate.accumulate(Translate.stream(leading, context: Translate.context(prefill: true)))
+        #expect(prefill.content == [.text(String(repeating: " ", count: floods << 16) + "b")])
+    }
+
     @Test("a Qwen <tool_call> streamed a byte at a time is searched once, not rescanned per byte")
     func qwenToolCallByteByByte() throws {
         let value = String(repeating: "y", count: 100_000)

@@ -36,6 +36,10 @@ public struct StreamTranslator: Sendable {
     /// stream (a call without a name, or one waiting behind another), so a backend could otherwise
     /// grow the bridge's memory without bound. More is a backend fault, answered with an error event.
     public static let maximumToolArgumentBytes = 64 << 20
+    /// Most white space held back at the end of the text (sent only if text follows): past this it is
+    /// sent at once (or dropped before any block, where it would be dropped anyway), so a backend sending
+    /// nothing but white space cannot grow it without bound.
+    static let maximumHeldWhitespace = 1 << 20
     private var phase = Phase.notStarted
     private var messageID: String
     private var nextBlockIndex = 0
@@ -202,6 +206,7 @@ public struct StreamTranslator: Sendable {
         let trimmedText = text.trimmingTrailingWhitespace
         guard !trimmedText.isEmpty else {
             pendingWhitespace += text
+            if pendingWhitespace.utf8.count > Self.maximumHeldWhitespace { releaseHeldWhitespace() }
             return
         }
         let trailing = String(text[trimmedText.endIndex...])
@@ -218,6 +223,20 @@ public struct StreamTranslator: Sendable {
         let index = openBlock(.text(""))
         open = .text(index: index)
         events.append(.contentBlockDelta(index: index, delta: .text(body)))
+    }
+
+    /// Held white space past the bound: part of the open text block, or of the first block of a
+    /// prefill continuation; anywhere else it would open a block with nothing in it, so it goes.
+    private mutating func releaseHeldWhitespace() {
+        let whitespace = pendingWhitespace
+        pendingWhitespace = ""
+        if case .text(let index) = open {
+            events.append(.contentBlockDelta(index: index, delta: .text(whitespace)))
+        } else if context.continuesPrefill && nextBlockIndex == 0 {
+            let index = openBlock(.text(""))
+            open = .text(index: index)
+            events.append(.contentBlockDelta(index: index, delta: .text(whitespace)))
+        }
     }
 
     private mutating func handle(_ delta: ChatCompletionChunk.ToolCallDelta) {
