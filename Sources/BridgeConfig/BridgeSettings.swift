@@ -45,6 +45,12 @@ public struct Timeouts: Sendable, Equatable {
     public var firstByte: Duration = .seconds(600)
     /// `idle_seconds`: longest silence between two chunks of a streamed response.
     public var idle: Duration = .seconds(120)
+    /// `paused_stream_seconds`: longest a streamed response may wait for a client that reads nothing;
+    /// then the client's connection is closed and the backend request cancelled (its slot freed).
+    public var pausedStream: Duration = .seconds(120)
+    /// `total_seconds`: longest a request to a backend may take from start to end, however steadily
+    /// bytes arrive (a backend dripping a byte at a time never trips `idle_seconds`).
+    public var total: Duration = .seconds(1800)
 
     /// Every setting at its documented default.
     public init() {}

@@ -39,6 +39,8 @@ enum BridgeSettingsSection {
             timeouts.read("connect_seconds", into: &settings.timeouts.connect, context.positiveSeconds)
             timeouts.read("first_byte_seconds", into: &settings.timeouts.firstByte, context.positiveSeconds)
             timeouts.read("idle_seconds", into: &settings.timeouts.idle, context.positiveSeconds)
+            timeouts.read("paused_stream_seconds", into: &settings.timeouts.pausedStream, context.positiveSeconds)
+            timeouts.read("total_seconds", into: &settings.timeouts.total, context.positiveSeconds)
             timeouts.warnAboutUnread(unknownNote)
         }
         if let node = section.take("limits"), var limits = context.mapping(node, path: section.path("limits")) {

@@ -66,6 +66,8 @@ public struct ConfigDiff: Sendable, Equatable {
         check("timeouts.connect_seconds", \.timeouts.connect)
         check("timeouts.first_byte_seconds", \.timeouts.firstByte)
         check("timeouts.idle_seconds", \.timeouts.idle)
+        check("timeouts.paused_stream_seconds", \.timeouts.pausedStream)
+        check("timeouts.total_seconds", \.timeouts.total)
         check("limits.max_connections", \.limits.maxConnections)
         check("limits.header_timeout_seconds", \.limits.headerTimeout)
         check("limits.body_timeout_seconds", \.limits.bodyTimeout)

@@ -57,12 +57,15 @@ struct BackendHealthRecord: Sendable, Equatable {
         lastError = error
     }
 
-    /// A user request succeeded: the backend answers, so the failure streak and suspicion end. It does
-    /// not count toward up (only checks bring a down backend back).
-    mutating func requestSucceeded() {
+    /// A user request succeeded: the backend answers, so the failure streak and suspicion end, and a
+    /// backend marked down is up at once (it was tried in panic mode and works: no need to wait for
+    /// the next check).
+    mutating func requestSucceeded() -> Transition? {
         suspect = false
         consecutiveFailures = 0
-        if state != .down { lastError = nil }
+        lastError = nil
+        guard state == .down else { return nil }
+        return move(to: .up)
     }
 
     private mutating func failed(error: String, settings: HealthSettings) -> Transition? {

@@ -45,11 +45,13 @@ enum BackendProbe {
     }
 
     /// The `data` of an OpenAI model list: each `id` with vLLM's `max_model_len`. Nil when the body is
-    /// not such a list.
+    /// not such a list. A `max_model_len` outside 1...2³¹−1 is the backend's nonsense, read as unknown,
+    /// so whatever computes with it (`max_tokens` next to a prompt) never meets a negative or huge window.
     static func parseModels(_ body: [UInt8]) -> [BackendModelInfo]? {
         guard let json = try? JSONParser.parse(body), let data = json["data"]?.arrayValue else { return nil }
         return data.compactMap { card in
-            card["id"]?.stringValue.map { BackendModelInfo(id: $0, maxModelLen: card["max_model_len"]?.intValue) }
+            let window = card["max_model_len"]?.intValue.flatMap { (1...Int(Int32.max)).contains($0) ? $0 : nil }
+            return card["id"]?.stringValue.map { BackendModelInfo(id: $0, maxModelLen: window) }
         }
     }
 

@@ -12,6 +12,9 @@ enum BackendRequest {
     /// The user-request limits of the configuration; a deployment's own `timeout` replaces the
     /// first-byte limit.
     static func timeouts(_ timeouts: Timeouts, firstByte: Duration? = nil) -> UpstreamTimeouts {
-        UpstreamTimeouts(connect: timeouts.connect, firstByte: firstByte ?? timeouts.firstByte, idle: timeouts.idle)
+        UpstreamTimeouts(
+            connect: timeouts.connect, firstByte: firstByte ?? timeouts.firstByte, idle: timeouts.idle,
+            total: timeouts.total, paused: timeouts.pausedStream
+        )
     }
 }

@@ -18,7 +18,8 @@ import NIOConcurrencyHelpers
 /// so a bridge without a monitor routes exactly as before.
 public final class HealthMonitor: Sendable {
     /// Called once per state change, with the new report and the previous state: on a monitor task, or
-    /// on the event loop of the user request whose failure marked the backend down. Must not block.
+    /// on the event loop of the user request whose failure marked the backend down (or whose success
+    /// brought it back up). Must not block.
     public typealias StateChangeHandler = @Sendable (_ report: BackendHealthReport, _ previous: BackendHealthState) -> Void
 
     private struct Entry {
@@ -236,8 +237,11 @@ public final class HealthMonitor: Sendable {
             guard state.running, var entry = state.entries[Self.key(apiBase)] else { return nil }
             defer { state.entries[Self.key(apiBase)] = entry }
             guard let failure else {
-                entry.record.requestSucceeded()
-                return nil
+                guard let transition = entry.record.requestSucceeded() else { return nil }
+                state.counters.stateChanges += 1
+                // Warm it again, as when a check brings it back.
+                entry.lastWarmupStart = nil
+                return Announcement(transition: transition, report: entry.report, handler: state.onStateChange)
             }
             state.counters.requestFailures += 1
             guard countsTowardDown else {

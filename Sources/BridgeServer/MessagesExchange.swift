@@ -143,7 +143,8 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                     write(translator.consume(UpstreamStreamItem(data: payload)), into: &output)
                 }
             } catch {
-                write(translator.abort(with: AnthropicError(.api, "The backend sent an oversized stream line")), into: &output)
+                // A line or event past the decoder's bound: a backend protocol fault, not something to buffer.
+                write(translator.abort(with: AnthropicError(.api, "The backend sent a stream event larger than \(decoder.maximumEventLength) bytes")), into: &output)
             }
             phase = .streaming(decoder, translator)
             writer.body(output)
@@ -176,6 +177,13 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             write(translator.endOfStream(), into: &output)
             writer.body(output)
             endStream(translator)
+        case (.streaming, .failure(.consumerStalled)):
+            // The client read nothing for `paused_stream_seconds`: an error event would only wait behind
+            // what it has not read. Close its connection; the backend request is already cancelled.
+            phase = .done
+            record.note = "cut: \(UpstreamError.consumerStalled)"
+            writer.abandon()
+            channel.close(promise: nil)
         case (.streaming(_, var translator), .failure(let error)):
             var output: [UInt8] = []
             write(translator.abort(with: UpstreamErrorMapper.unreachable(error.description)), into: &output)
@@ -241,6 +249,9 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
 
     private func endStream(_ translator: StreamTranslator) {
         phase = .done
+        // A stream the translation failed (oversized event, bad chunk) is over for the client: stop
+        // reading the backend too, so it frees the slot instead of generating for no one.
+        if translator.failed { call?.cancel() }
         record.usage = translator.finalUsage
         if translator.failed, record.note == nil { record.note = "stream ended with an error event" }
         writer.end()
@@ -262,10 +273,13 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         }
         switch endpoint {
         case .countTokens:
-            guard let count = (try? JSONParser.parse(body))?["count"]?.intValue else {
+            guard let number = (try? JSONParser.parse(body))?["count"], number.doubleValue != nil else {
                 respondWithEstimate(reason: "the backend's /tokenize answer has no count")
                 return
             }
+            // The backend's number: clamped like every token count it sends (usage totals and
+            // metrics counters add it up).
+            let count = ChatCompletionChunk.Usage.tokens(number)
             phase = .done
             record.usage = AnthropicUsage(inputTokens: count)
             writer.respondJSON(["input_tokens": .int(count)])

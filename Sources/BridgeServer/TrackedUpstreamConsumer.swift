@@ -79,7 +79,7 @@ final class TrackedUpstreamConsumer: UpstreamConsumer {
 
     static func outcome(_ result: Result<Void, UpstreamError>, status: Int?) -> InFlightTicket.Outcome {
         switch result {
-        case .failure(.cancelled): .abandoned
+        case .failure(.cancelled), .failure(.consumerStalled): .abandoned
         case .failure(let error): .failed(error.description)
         case .success: if let status, status >= 500 { .answeredWithError("HTTP \(status)") } else { .succeeded }
         }

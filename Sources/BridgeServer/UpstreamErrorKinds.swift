@@ -8,6 +8,9 @@ extension UpstreamError {
         case .connectTimeout: "connect_timeout"
         case .firstByteTimeout: "first_byte_timeout"
         case .idleTimeout: "idle_timeout"
+        case .totalTimeout: "total_timeout"
+        // The client stopped reading: nothing the backend did.
+        case .consumerStalled: nil
         case .transport: "transport"
         case .cancelled: nil
         }

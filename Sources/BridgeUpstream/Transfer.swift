@@ -38,19 +38,29 @@ final class Transfer: @unchecked Sendable {
     var headers: [(String, String)] = []
     var headDelivered = false
     /// The sink returned `.pause` and no resume has been processed since.
-    var paused = false
+    var paused = false {
+        didSet { pausedAt = paused ? monotonicNanoseconds() : nil }
+    }
+    /// Monotonic ns when the sink paused the transfer; nil while it is not paused.
+    private(set) var pausedAt: UInt64?
+    /// Monotonic ns when the transfer was made (the start of the total limit).
+    let createdAt = monotonicNanoseconds()
     /// Monotonic ns when libcurl began sending the request on a connection (prereq callback).
     var requestStartedAt: UInt64?
     /// Monotonic ns of the last byte from upstream (header or body); nil before the first byte.
     var lastByteAt: UInt64?
     let firstByteLimit: UInt64?
     let idleLimit: UInt64?
+    let totalLimit: UInt64?
+    let pausedLimit: UInt64?
 
     init(request: UpstreamRequest, sink: any UpstreamSink) {
         self.request = request
         self.sink = sink
         self.firstByteLimit = request.timeouts.firstByte.map(\.nanosecondsClamped)
         self.idleLimit = request.timeouts.idle.map(\.nanosecondsClamped)
+        self.totalLimit = request.timeouts.total.map(\.nanosecondsClamped)
+        self.pausedLimit = request.timeouts.paused.map(\.nanosecondsClamped)
         self.errorBuffer = .allocate(capacity: Int(ccurl_error_size))
         self.errorBuffer.initialize(repeating: 0, count: Int(ccurl_error_size))
     }
@@ -72,15 +82,25 @@ final class Transfer: @unchecked Sendable {
         body = nil
     }
 
-    /// The next deadline of this transfer and the error it produces, if any.
+    /// The next deadline of this transfer and the error it produces, if any: the earliest of the
+    /// total limit, the paused limit (while paused) and the phase's own limit.
     func deadline() -> (at: UInt64, error: UpstreamError)? {
+        var candidates: [(at: UInt64, error: UpstreamError)] = []
+        if let totalLimit { candidates.append((createdAt.addingClamped(totalLimit), .totalTimeout)) }
+        if let pausedAt, let pausedLimit { candidates.append((pausedAt.addingClamped(pausedLimit), .consumerStalled)) }
+        if let phase = phaseDeadline() { candidates.append(phase) }
+        return candidates.min { $0.at < $1.at }
+    }
+
+    /// The first-byte or idle deadline of the phase the transfer is in.
+    private func phaseDeadline() -> (at: UInt64, error: UpstreamError)? {
         if let lastByteAt {
             // Streaming: only the idle limit applies, and never while the sink holds the transfer paused.
             guard !paused, let idleLimit else { return nil }
-            return (lastByteAt &+ idleLimit, .idleTimeout)
+            return (lastByteAt.addingClamped(idleLimit), .idleTimeout)
         }
         if let requestStartedAt, let firstByteLimit {
-            return (requestStartedAt &+ firstByteLimit, .firstByteTimeout)
+            return (requestStartedAt.addingClamped(firstByteLimit), .firstByteTimeout)
         }
         return nil
     }
@@ -187,6 +207,14 @@ extension Duration {
         let ns = nanosecondsClamped
         let ms = ns / 1_000_000 + (ns % 1_000_000 == 0 ? 0 : 1)
         return Int(min(ms, UInt64(Int32.max)))
+    }
+}
+
+extension UInt64 {
+    /// `self + other`, or `.max` when that would overflow (a limit of "forever" never wraps to the past).
+    func addingClamped(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
     }
 }
 

@@ -9,19 +9,29 @@
 /// - `idle` → ``UpstreamError/idleTimeout``: once the response has started, the longest gap with no
 ///   bytes from upstream. Time spent paused by the sink (backpressure) never counts: a slow consumer
 ///   is not an idle upstream.
+/// - `total` → ``UpstreamError/totalTimeout``: from the start of the request to its end, whatever
+///   happens in between (a backend sending a byte a second never trips `idle`).
+/// - `paused` → ``UpstreamError/consumerStalled``: the longest the sink may hold the transfer paused
+///   (a client that reads nothing), after which the request is cancelled to free the backend.
 public struct UpstreamTimeouts: Sendable, Hashable {
     public var connect: Duration?
     public var firstByte: Duration?
     public var idle: Duration?
+    public var total: Duration?
+    public var paused: Duration?
 
     public init(
         connect: Duration? = .seconds(10),
         firstByte: Duration? = .seconds(300),
-        idle: Duration? = .seconds(300)
+        idle: Duration? = .seconds(300),
+        total: Duration? = nil,
+        paused: Duration? = nil
     ) {
         self.connect = connect
         self.firstByte = firstByte
         self.idle = idle
+        self.total = total
+        self.paused = paused
     }
 }
 
@@ -66,6 +76,10 @@ public enum UpstreamError: Error, Sendable, Hashable, CustomStringConvertible {
     case firstByteTimeout
     /// ``UpstreamTimeouts/idle`` elapsed.
     case idleTimeout
+    /// ``UpstreamTimeouts/total`` elapsed.
+    case totalTimeout
+    /// The sink held the transfer paused longer than ``UpstreamTimeouts/paused``.
+    case consumerStalled
     /// ``UpstreamHandle/cancel()`` or ``UpstreamTransport/shutdown()``.
     case cancelled
     /// Any other libcurl failure: `code` is the `CURLcode`, `message` is `curl_easy_strerror(code)`.
@@ -77,6 +91,8 @@ public enum UpstreamError: Error, Sendable, Hashable, CustomStringConvertible {
         case .connectTimeout: "upstream connect timed out"
         case .firstByteTimeout: "upstream sent no response before the first-byte timeout"
         case .idleTimeout: "upstream stream was idle longer than the idle timeout"
+        case .totalTimeout: "upstream request took longer than the total timeout"
+        case .consumerStalled: "the client read nothing for longer than the paused-stream timeout"
         case .cancelled: "upstream request cancelled"
         case .transport(let code, let message): "upstream transport error \(code): \(message)"
         }

@@ -71,12 +71,13 @@ extension APIError {
         )
     }
 
-    /// The 400 for a prompt plus `max_tokens` that exceed the window (vLLM ~0.10 wording).
+    /// The 400 for a prompt plus `max_tokens` that exceed the window (vLLM ~0.10 wording). Both counts
+    /// are at least 0, so their sum, exact in Python, is exact in `UInt64` too.
     static func requestTooLong(maxModelLen: Int, promptTokens: Int, maxTokens: Int) -> APIError {
         APIError(
             status: 400,
             message: "This model's maximum context length is \(maxModelLen) tokens. However, you requested "
-                + "\(promptTokens + maxTokens) tokens (\(promptTokens) in the messages, \(maxTokens) in the completion). "
+                + "\(UInt64(promptTokens) + UInt64(maxTokens)) tokens (\(promptTokens) in the messages, \(maxTokens) in the completion). "
                 + "Please reduce the length of the messages or completion."
         )
     }

@@ -74,7 +74,9 @@ final class CompletionExchange {
         encoder = ChunkEncoder(id: id, created: created, model: model, reasoningField: configuration.reasoningField)
         dropAfterChunks = directive?.dropAfterChunks
         start = .now()
-        ttft = .milliseconds(Int64((directive?.ttftMilliseconds ?? configuration.ttftMilliseconds) + extraDelayMilliseconds))
+        // Each part clamped to 0...a day, so neither the sum nor the conversion to nanoseconds can overflow.
+        let bound = { (milliseconds: Int) in Int64(min(max(0, milliseconds), SimDirective.maximumTTFTMilliseconds)) }
+        ttft = .milliseconds(bound(directive?.ttftMilliseconds ?? configuration.ttftMilliseconds) + bound(extraDelayMilliseconds))
         let rate = directive?.tokensPerSecond ?? configuration.tokensPerSecond
         nanosecondsPerToken = rate > 0 ? 1e9 / rate : 0
         events = request.stream ? Self.streamEvents(generation: generation, request: request) : [(.whole, generation.completionTokens)]
@@ -124,8 +126,11 @@ final class CompletionExchange {
         state.update(recordID) { if !$0.completed { $0.aborted = true } }
     }
 
+    /// Longest generation time scheduled (a year): slow rates over huge windows stay far from overflow.
+    static let maximumGenerationNanoseconds = 365.0 * 86_400 * 1e9
+
     private func deadline(forSlot slot: Int) -> NIODeadline {
-        let generationTime = slot > 1 ? Int64(Double(slot - 1) * nanosecondsPerToken) : 0
+        let generationTime = slot > 1 ? Int64(min(Double(slot - 1) * nanosecondsPerToken, Self.maximumGenerationNanoseconds)) : 0
         return start + ttft + .nanoseconds(generationTime)
     }
 

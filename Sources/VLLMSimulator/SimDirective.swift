@@ -43,7 +43,8 @@ public enum ScriptedText: Sendable, Equatable {
 /// `text`, `reasoning`, `raw_content` (string, or array of strings = exact token pieces),
 /// `tool_calls` (`[{"name", "arguments": {…}}]`), `finish`, `error` (`{"status", "message", "type"?,
 /// "param"?}`), `midstream_error` (string), `drop_after_chunks` (int), `no_finish` (bool),
-/// `prompt_tokens`, `cached_tokens` (int), `tokens_per_second` (number), `ttft_ms` (int), and
+/// `prompt_tokens`, `cached_tokens` (int), `tokens_per_second` (number), `ttft_ms` (int), `fault`
+/// (``SimFault``: a broken backend's answer instead of a completion), and
 /// `on_tool_result` (a directive, or an array of them, used instead when tool results follow the
 /// user message: the n-th array element after the n-th assistant turn, the last one repeating).
 public struct SimDirective: Sendable, Equatable {
@@ -73,6 +74,13 @@ public struct SimDirective: Sendable, Equatable {
     public var tokensPerSecond: Double?
     /// `ttft_ms`: replaces the server's time to first token for this request.
     public var ttftMilliseconds: Int?
+    /// `fault`: answer with this protocol fault instead of a completion.
+    public var fault: SimFault?
+
+    /// Largest `ttft_ms` (a day): the simulator's clock arithmetic stays far from overflow.
+    public static let maximumTTFTMilliseconds = 86_400_000
+    /// Smallest positive `tokens_per_second`: slower is a stall, scripted with `ttft_ms` or a `drip` fault.
+    public static let minimumTokensPerSecond = 0.001
 
     /// Whether the directive scripts any output itself (else the default answer is generated).
     public var scriptsOutput: Bool {
@@ -85,7 +93,7 @@ public struct SimDirective: Sendable, Equatable {
     static let knownFields: Set<String> = [
         "text", "reasoning", "raw_content", "tool_calls", "finish", "error", "midstream_error",
         "drop_after_chunks", "no_finish", "prompt_tokens", "cached_tokens", "tokens_per_second", "ttft_ms",
-        "on_tool_result",
+        "fault", "on_tool_result",
     ]
 
     /// The directive that applies to a conversation, `nil` when the last user message has none.
@@ -159,12 +167,16 @@ public struct SimDirective: Sendable, Equatable {
         promptTokens = try SimDirective.integer(object["prompt_tokens"], field: "prompt_tokens")
         cachedTokens = try SimDirective.integer(object["cached_tokens"], field: "cached_tokens")
         if let rate = object["tokens_per_second"] {
-            guard let value = rate.doubleValue, value >= 0 else {
-                throw SimDirective.invalid("tokens_per_second must be a number >= 0")
+            guard let value = rate.doubleValue, value == 0 || (value >= Self.minimumTokensPerSecond && value.isFinite) else {
+                throw SimDirective.invalid("tokens_per_second must be 0 or a number >= \(Self.minimumTokensPerSecond)")
             }
             tokensPerSecond = value
         }
         ttftMilliseconds = try SimDirective.integer(object["ttft_ms"], field: "ttft_ms")
+        if let ttft = ttftMilliseconds, ttft > Self.maximumTTFTMilliseconds {
+            throw SimDirective.invalid("ttft_ms must be at most \(Self.maximumTTFTMilliseconds)")
+        }
+        if let fault = object["fault"] { self.fault = try SimFault(json: fault) }
     }
 
     /// Scripted text, or `nil` when the field is absent.

@@ -21,6 +21,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     private var bodyTooLarge = false
     /// The completion being delivered, if any.
     private var exchange: CompletionExchange?
+    /// The scripted fault being delivered, if any.
+    private var fault: FaultExchange?
 
     init(state: SimulatorState) { self.state = state }
 
@@ -52,6 +54,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     func channelInactive(context: ChannelHandlerContext) {
         exchange?.clientClosed()
         exchange = nil
+        fault?.clientClosed()
+        fault = nil
         context.fireChannelInactive()
     }
 
@@ -138,6 +142,16 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             sendError(error)
             return
         }
+        if let scripted = directive?.fault {
+            let fault = FaultExchange(
+                context: context, state: state, fault: scripted, streams: request.stream, model: model,
+                recordID: recordID, version: head.version, keepAlive: head.isKeepAlive,
+                onFinished: { [weak self] in self?.fault = nil }
+            )
+            self.fault = fault
+            fault.begin()
+            return
+        }
         let coldStart = state.takeColdStart() ? configuration.coldStartMilliseconds : 0
         let exchange = CompletionExchange(
             context: context, state: state, request: request, model: model, generation: generation,
@@ -167,7 +181,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         if promptTokens > window {
             throw .promptTooLong(maxModelLen: window, promptTokens: promptTokens)
         }
-        if let maxTokens = request.maxTokens, promptTokens + maxTokens > window {
+        // `promptTokens <= window` here, so the difference cannot overflow (the sum could: max_tokens is the client's).
+        if let maxTokens = request.maxTokens, maxTokens > window - promptTokens {
             throw .requestTooLong(maxModelLen: window, promptTokens: promptTokens, maxTokens: maxTokens)
         }
         let generation = Generation(request: request, directive: directive, promptTokens: promptTokens, maxModelLen: window)

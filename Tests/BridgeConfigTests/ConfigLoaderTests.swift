@@ -236,6 +236,8 @@ struct ConfigLoaderTests {
         #expect(absent.timeouts.connect == .seconds(5))
         #expect(absent.timeouts.firstByte == .seconds(600))
         #expect(absent.timeouts.idle == .seconds(120))
+        #expect(absent.timeouts.pausedStream == .seconds(120))
+        #expect(absent.timeouts.total == .seconds(1800))
         #expect(absent.limits.maxConnections == 1024)
         #expect(absent.limits.headerTimeout == .seconds(10))
         #expect(absent.limits.bodyTimeout == .seconds(30))
@@ -263,8 +265,8 @@ struct ConfigLoaderTests {
               control_socket_group: adm
               default_model: m
               max_body_bytes: 1_048_576
-              timeouts: {connect_seconds: 0.5, first_byte_seconds: 30, idle_seconds: 10}
               limits: {max_connections: 64, header_timeout_seconds: 1.5, body_timeout_seconds: 2, keep_alive_timeout_seconds: 3, request_deadline_seconds: 0}
+              timeouts: {connect_seconds: 0.5, first_byte_seconds: 30, idle_seconds: 10, paused_stream_seconds: 7, total_seconds: 900}
               drain_deadline_seconds: 0
               health: {interval_seconds: 10, timeout_seconds: 10, failures_before_down: 3, successes_before_up: 2}
               warmup: {enabled: no, interval_seconds: 300, max_tokens: 4}
@@ -282,6 +284,8 @@ struct ConfigLoaderTests {
         #expect(settings.timeouts.connect == .milliseconds(500))
         #expect(settings.timeouts.firstByte == .seconds(30))
         #expect(settings.timeouts.idle == .seconds(10))
+        #expect(settings.timeouts.pausedStream == .seconds(7))
+        #expect(settings.timeouts.total == .seconds(900))
         #expect(settings.limits.maxConnections == 64)
         #expect(settings.limits.headerTimeout == .milliseconds(1500))
         #expect(settings.limits.bodyTimeout == .seconds(2) && settings.limits.keepAliveTimeout == .seconds(3))

@@ -136,8 +136,18 @@ struct SSEDecoderTests {
 
     @Test("a line longer than the limit is an error, not unbounded memory")
     func lineLimit() {
-        var decoder = SSEDecoder(maximumLineLength: 16)
-        #expect(throws: SSEDecoderError.self) { try decoder.feed(Array(repeating: UInt8(ascii: "a"), count: 100)) }
+        var decoder = SSEDecoder(maximumEventLength: 16)
+        #expect(throws: SSEDecoderError.eventTooLarge(limit: 16)) { try decoder.feed(Array(repeating: UInt8(ascii: "a"), count: 100)) }
+    }
+
+    @Test("data: lines that never end their event are an error once the event passes the limit")
+    func eventLimit() throws {
+        var decoder = SSEDecoder(maximumEventLength: 64)
+        let line = Array("data: 0123456789\n".utf8)
+        for _ in 0..<5 { #expect(try decoder.feed(line).isEmpty) }
+        #expect(throws: SSEDecoderError.eventTooLarge(limit: 64)) { try decoder.feed(line) }
+        var fits = SSEDecoder(maximumEventLength: 64)
+        #expect(try fits.feed(line + line + Array("\n".utf8)) == [Array("0123456789\n0123456789".utf8)])
     }
 
     @Test("a payload that is not JSON becomes an error item, [DONE] the done item")

@@ -45,6 +45,17 @@ struct BackendHealthRecordTests {
         #expect(record.latencyMs == 3)
     }
 
+    @Test("a request that succeeds on a backend marked down (panic mode) marks it up at once")
+    func requestSuccessBringsBackUp() {
+        var record = BackendHealthRecord()
+        let settings = settings(failures: 1, successes: 3)
+        #expect(record.checkFailed(at: Date(), error: "refused", settings: settings) == .init(from: .unknown, to: .down))
+        #expect(record.requestSucceeded() == .init(from: .down, to: .up))
+        #expect(record.state == .up)
+        #expect(record.lastError == nil)
+        #expect(record.requestSucceeded() == nil)
+    }
+
     @Test("a failed request makes the backend suspect and counts toward down; a good check clears it")
     func requestFailures() {
         var record = BackendHealthRecord()
@@ -56,7 +67,7 @@ struct BackendHealthRecordTests {
         #expect(record.checkSucceeded(at: Date(), latencyMs: 1, models: models, settings: settings) == nil)
         #expect(!record.suspect)
         #expect(record.requestFailed(error: "HTTP 500", settings: settings) == nil)
-        record.requestSucceeded()
+        #expect(record.requestSucceeded() == nil)
         #expect(!record.suspect)
         #expect(record.requestFailed(error: "HTTP 500", settings: settings) == nil)
         #expect(record.requestFailed(error: "reset", settings: settings) == .init(from: .up, to: .down))

@@ -20,6 +20,12 @@ struct BackendProbeTests {
         #expect(BackendProbe.parseModels(Array("not json".utf8)) == nil)
     }
 
+    @Test("a max_model_len out of 1...2^31-1 (negative, zero, 2^63-1, fractional) is read as unknown")
+    func nonsenseWindows() {
+        let body = Array(#"{"data":[{"id":"a","max_model_len":-5},{"id":"b","max_model_len":0},{"id":"c","max_model_len":9223372036854775807},{"id":"d","max_model_len":1.5},{"id":"e","max_model_len":2147483647}]}"#.utf8)
+        #expect(BackendProbe.parseModels(body)?.map(\.maxModelLen) == [nil, nil, nil, nil, 2_147_483_647])
+    }
+
     @Test("verdicts: any failure names the request; a cancelled request gives no verdict")
     func verdicts() {
         let ok = FetchedResponse(status: 200, body: Array(#"{"data":[{"id":"m","max_model_len":8}]}"#.utf8), truncated: false)

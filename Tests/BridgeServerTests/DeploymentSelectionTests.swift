@@ -25,12 +25,22 @@ struct DeploymentSelectionTests {
         #expect(DeploymentSelection.choose(idle, turn: Int.min) != nil)
     }
 
-    @Test("down and drained deployments are never chosen, even when idle")
+    @Test("down and drained deployments are not chosen while another is available, even when idle")
     func downAndDrainedSkipped() {
         let candidates = [candidate("a", .down(reason: "refused")), candidate("b", .drained), candidate("c", inFlight: 7)]
         for turn in 0..<4 {
             #expect(DeploymentSelection.choose(candidates, turn: turn) == 2)
         }
+        #expect(DeploymentSelection.choose([candidate("a", .down(reason: nil)), candidate("b", .suspect, inFlight: 9)], turn: 0) == 1)
+    }
+
+    @Test("panic mode: when every deployment not drained is down, the down ones are tried, fewest in flight first")
+    func panicMode() {
+        let allDown = [candidate("a", .down(reason: "refused"), inFlight: 1), candidate("b", .drained), candidate("c", .down(reason: nil))]
+        for turn in 0..<4 {
+            #expect(DeploymentSelection.choose(allDown, turn: turn) == 2)
+        }
+        #expect((0..<4).map { DeploymentSelection.choose([candidate("a", .down(reason: nil)), candidate("b", .down(reason: nil))], turn: $0) } == [0, 1, 0, 1])
     }
 
     @Test("a suspect deployment is used only when no healthy one is left")
@@ -39,14 +49,11 @@ struct DeploymentSelectionTests {
         #expect(DeploymentSelection.choose([candidate("a", .suspect, inFlight: 2), candidate("b", .down(reason: nil)), candidate("c", .suspect)], turn: 0) == 2)
     }
 
-    @Test("nothing available: nil, and a message naming each backend once with why")
+    @Test("nothing available (all drained): nil, and a message naming each backend once")
     func unavailable() {
-        let candidates = [candidate("h1:8888", .down(reason: "GET /health: HTTP 503")), candidate("h1:8888", .down(reason: "GET /health: HTTP 503")), candidate("h2:8888", .drained)]
+        let candidates = [candidate("h1:8888", .drained), candidate("h1:8888", .drained), candidate("h2:8888", .drained)]
         #expect(DeploymentSelection.choose(candidates, turn: 0) == nil)
         #expect(DeploymentSelection.choose([], turn: 0) == nil)
-        #expect(DeploymentSelection.unavailableMessage(alias: "claude-*", candidates)
-            == "all backends for alias claude-* are down: h1:8888 (GET /health: HTTP 503), h2:8888 (drained)")
-        #expect(DeploymentSelection.unavailableMessage(alias: "x", [candidate("h1:1", .drained), candidate("h2:2", .drained)])
-            == "all backends for alias x are drained: h1:1, h2:2")
+        #expect(DeploymentSelection.unavailableMessage(alias: "claude-*", candidates) == "all backends for alias claude-* are drained: h1:8888, h2:8888")
     }
 }

@@ -9,23 +9,44 @@ import VLLMSimulator
 /// Health-aware routing through a real bridge on a loopback port, in front of in-process simulators.
 @Suite("health-aware routing")
 struct RoutingTests {
-    @Test("an alias whose only backend is down gets 529 at once; the backend is never tried")
-    func allDownFailsFast() async throws {
+    @Test("panic mode: an alias whose only backend is marked down tries it anyway, and the success marks it up at once")
+    func allDownTriesAnyway() async throws {
         try await withSimulators([SimulatorConfiguration(models: ["m"], startHealthy: false)]) { sims in
-            let configuration = testConfiguration([("claude-x", [(sims[0].baseURL, "m")])])
+            // One check at start marks it down; the next is far away: only the request can bring it back.
+            let configuration = testConfiguration([("claude-x", [(sims[0].baseURL, "m")])]) {
+                $0.health.interval = .seconds(300)
+                $0.health.failuresBeforeDown = 1
+            }
             try await withBridge(configuration) { bridge in
                 await eventually("the backend is down") { bridge.report(sims[0].baseURL)?.state == .down }
                 let response = try await bridge.message("claude-x")
-                #expect(response.status == 529)
-                #expect(response.json?["error"]?["type"] == "overloaded_error")
-                let message = response.json?["error"]?["message"]?.stringValue ?? ""
-                #expect(message == "all backends for alias claude-x are down: 127.0.0.1:\(sims[0].port) (GET /health: HTTP 503)")
-                let passthrough = try await bridge.send("POST", "/v1/chat/completions", body: ["model": "claude-x", "messages": [["role": "user", "content": "hi"]]])
-                #expect(passthrough.status == 503)
-                #expect(passthrough.json?["error"]?["message"]?.stringValue == message)
-                #expect(sims[0].userCompletions.isEmpty)
+                #expect(response.status == 200)
+                #expect(sims[0].userCompletions.count == 1)
+                #expect(bridge.report(sims[0].baseURL)?.state == .up)
+                #expect(bridge.report(sims[0].baseURL)?.lastError == nil)
                 #expect(bridge.inFlight == 0)
             }
+        }
+    }
+
+    @Test("panic mode against a backend that is really gone: the refused connection fails fast with 529")
+    func allDownAndRefusedFailsFast() async throws {
+        let closedPort = try await withSimulators([SimulatorConfiguration(models: ["m"])]) { sims in sims[0].port }
+        let base = "http://127.0.0.1:\(closedPort)"
+        let configuration = testConfiguration([("claude-x", [(base, "m")])]) {
+            $0.health.interval = .seconds(300)
+            $0.health.failuresBeforeDown = 1
+        }
+        try await withBridge(configuration) { bridge in
+            await eventually("the backend is down") { bridge.report(base)?.state == .down }
+            let response = try await bridge.message("claude-x")
+            #expect(response.status == 529)
+            #expect(response.json?["error"]?["type"] == "overloaded_error")
+            #expect(response.json?["error"]?["message"]?.stringValue?.hasPrefix("The backend is unavailable: upstream connect failed") == true)
+            let passthrough = try await bridge.send("POST", "/v1/chat/completions", body: ["model": "claude-x", "messages": [["role": "user", "content": "hi"]]])
+            #expect(passthrough.status == 503)
+            #expect(bridge.report(base)?.state == .down)
+            #expect(bridge.inFlight == 0)
         }
     }
 

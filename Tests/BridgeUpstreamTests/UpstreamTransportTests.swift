@@ -285,6 +285,56 @@ struct UpstreamTransportTests {
         finish(transport, server, [sink])
     }
 
+    @Test("a sink that holds the transfer paused past the paused limit ends it with .consumerStalled and closes the upstream")
+    func pausedTooLongIsConsumerStalled() async {
+        let peerClosed = Later<Bool>()
+        let server = TestHTTPServer { _, connection in
+            connection.startChunked()
+            connection.sendChunk(Array("data: token\n\n".utf8))
+            peerClosed.set(connection.waitForPeerClose(timeout: 10))
+            return false
+        }
+        let transport = UpstreamTransport()
+        let sink = RecordingSink { _, state in
+            state.pauses += 1
+            return .pause
+        }
+        transport.start(
+            UpstreamRequest(url: server.url(), timeouts: UpstreamTimeouts(idle: .seconds(30), paused: .milliseconds(200))), sink: sink)
+        #expect(await eventually { sink.isCompleted })
+        #expect(sink.error == .consumerStalled)
+        #expect(await eventually { peerClosed.value != nil })
+        #expect(peerClosed.value == true)
+        finish(transport, server, [sink])
+    }
+
+    @Test("a stream that keeps sending a byte at a time within the idle limit ends at the total limit with .totalTimeout")
+    func dripStopsAtTotalTimeout() async {
+        let peerClosed = Later<Bool>()
+        let server = TestHTTPServer { _, connection in
+            connection.startChunked()
+            for _ in 0..<200 {
+                connection.sendChunk(Array("x".utf8))
+                if connection.waitForPeerClose(timeout: 0.05) {
+                    peerClosed.set(true)
+                    return false
+                }
+            }
+            peerClosed.set(false)
+            return false
+        }
+        let transport = UpstreamTransport()
+        let sink = RecordingSink()
+        transport.start(
+            UpstreamRequest(url: server.url(), timeouts: UpstreamTimeouts(idle: .seconds(2), total: .milliseconds(500))), sink: sink)
+        #expect(await eventually { sink.isCompleted })
+        #expect(sink.error == .totalTimeout)
+        #expect(!sink.bodyText.isEmpty)
+        #expect(await eventually { peerClosed.value != nil })
+        #expect(peerClosed.value == true)
+        finish(transport, server, [sink])
+    }
+
     // MARK: Cancel
 
     @Test("cancel mid-stream completes with .cancelled and closes the upstream TCP connection promptly",

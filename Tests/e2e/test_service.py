@@ -249,3 +249,38 @@ def _answers(url: str) -> bool:
         return httpx.get(url + "/", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_backend_back_up_serves_the_next_request_without_waiting_for_a_check(bin_dir: Path, workdir: Path, marker: str) -> None:
+    """Panic mode: the only backend goes away and is marked down by failed requests; once it is back on
+    the same port, the next request is tried on it anyway (no 529 "all backends down" until the next
+    check, an hour away here) and its success marks the backend up at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [str(bin_dir / "vllm-sim"), "--port", str(port)]
+    sim = Sim(Process("vllm-sim-comes-back", argv, workdir))
+    service = Service(bin_dir, workdir, "service-panic-mode", sim)
+    try:
+        client = service.anthropic()
+        ask = dict(model=ALIAS, max_tokens=8, messages=[{"role": "user", "content": f"{marker} hi"}])
+        assert client.messages.create(**ask).content
+
+        def backend_state() -> str:
+            return json.loads(service.sparkctl("--json", "health").stdout)["backends"][0]["state"]
+
+        sim.process.stop()
+        for _ in range(2):  # failures_before_down: 2
+            with pytest.raises(anthropic.APIStatusError) as caught:
+                client.messages.create(**ask)
+            assert caught.value.status_code == 529
+            assert "connect failed" in caught.value.body["error"]["message"]
+        assert backend_state() == "down"
+
+        sim = Sim(Process("vllm-sim-comes-back-again", argv, workdir))
+        assert client.messages.create(**ask).content
+        assert backend_state() == "up"
+        assert len(sim.requests(marker)) == 1
+    finally:
+        service.stop()
+        sim.process.stop()

@@ -28,11 +28,24 @@ public struct ChatCompletionChunk: Sendable, Equatable {
             self.cachedTokens = cachedTokens
         }
 
+        /// Largest token count taken from a backend (2³¹−1, far beyond any context window): larger
+        /// counts are clamped to it and negative ones to 0, so sums and differences of counts (usage
+        /// totals, metrics counters) never overflow whatever a backend writes.
+        public static let maximumTokens = Int(Int32.max)
+
         init?(json: JSONValue?) {
             guard let json, case .object = json else { return nil }
-            promptTokens = json["prompt_tokens"]?.intValue ?? 0
-            completionTokens = json["completion_tokens"]?.intValue ?? 0
-            cachedTokens = json["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0
+            promptTokens = Self.tokens(json["prompt_tokens"])
+            completionTokens = Self.tokens(json["completion_tokens"])
+            cachedTokens = Self.tokens(json["prompt_tokens_details"]?["cached_tokens"])
+        }
+
+        /// A backend's token count, clamped to 0...maximumTokens (a number too large for `Int` is the
+        /// maximum, anything that is not a number 0).
+        public static func tokens(_ value: JSONValue?) -> Int {
+            guard let value, let number = value.doubleValue else { return 0 }
+            if let exact = value.intValue { return min(max(exact, 0), maximumTokens) }
+            return number >= Double(maximumTokens) ? maximumTokens : 0
         }
     }
 

@@ -2,16 +2,24 @@
 ///
 /// Bytes may arrive split anywhere, even inside a UTF-8 sequence; lines end in `\n`, `\r\n` or `\r`;
 /// several `data:` lines of one event are joined with `\n`; comments and other fields are ignored.
+///
+/// Memory is bounded by `maximumEventLength`: a line, or the data of one event, longer than that is
+/// an upstream protocol fault (`SSEDecoderError.eventTooLarge`), not something to buffer — `data:`
+/// lines that never end their event would otherwise grow the buffer forever.
 public struct SSEDecoder: Sendable {
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var hasData = false
     private var lastWasCR = false
-    /// Longest line kept; a longer one is an upstream fault, not something to buffer forever.
-    public let maximumLineLength: Int
+    /// Longest line, and longest data of one event, kept (bytes).
+    public let maximumEventLength: Int
 
-    public init(maximumLineLength: Int = 16 << 20) {
-        self.maximumLineLength = maximumLineLength
+    /// The default bound: 8 MiB. vLLM's largest events (a chunk carrying a whole tool call's arguments)
+    /// are a few KiB to a few hundred KiB.
+    public static let defaultMaximumEventLength = 8 << 20
+
+    public init(maximumEventLength: Int = SSEDecoder.defaultMaximumEventLength) {
+        self.maximumEventLength = maximumEventLength
     }
 
     /// Feeds bytes; returns the data payloads of the events they completed.
@@ -38,18 +46,18 @@ public struct SSEDecoder: Sendable {
             }
             switch byte {
             case 0x0A:
-                endLine(into: &events)
+                guard endLine(into: &events) else { return .failure(.eventTooLarge(limit: maximumEventLength)) }
                 index += 1
             case 0x0D:
                 lastWasCR = true
-                endLine(into: &events)
+                guard endLine(into: &events) else { return .failure(.eventTooLarge(limit: maximumEventLength)) }
                 index += 1
             default:
                 // The rest of the line, up to the next line end, in one append.
                 var end = index + 1
                 while end < buffer.count, buffer[end] != 0x0A, buffer[end] != 0x0D { end += 1 }
                 line.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<end]))
-                if line.count > maximumLineLength { return .failure(.lineTooLong) }
+                if line.count > maximumEventLength { return .failure(.eventTooLarge(limit: maximumEventLength)) }
                 index = end
             }
         }
@@ -59,7 +67,7 @@ public struct SSEDecoder: Sendable {
     /// The payload of a last event that ended without its blank line, if any.
     public mutating func finish() -> [UInt8]? {
         var events: [[UInt8]] = []
-        if !line.isEmpty { endLine(into: &events) }
+        if !line.isEmpty, !endLine(into: &events) { return nil }
         if hasData {
             hasData = false
             let payload = data
@@ -69,7 +77,8 @@ public struct SSEDecoder: Sendable {
         return events.first
     }
 
-    private mutating func endLine(into events: inout [[UInt8]]) {
+    /// Ends the current line; false when it makes the event's data longer than the bound.
+    private mutating func endLine(into events: inout [[UInt8]]) -> Bool {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
             if hasData {
@@ -77,22 +86,30 @@ public struct SSEDecoder: Sendable {
                 data.removeAll(keepingCapacity: true)
                 hasData = false
             }
-            return
+            return true
         }
-        guard line.starts(with: "data".utf8) else { return }
+        guard line.starts(with: "data".utf8) else { return true }
         var valueStart = 4
         if line.count > 4 {
-            guard line[4] == UInt8(ascii: ":") else { return }
+            guard line[4] == UInt8(ascii: ":") else { return true }
             valueStart = 5
             if line.count > 5, line[5] == UInt8(ascii: " ") { valueStart = 6 }
+        }
+        // Both counts are at most the bound, so the sum cannot overflow.
+        guard data.count + 1 + (line.count - valueStart) <= maximumEventLength else {
+            data.removeAll()
+            hasData = false
+            return false
         }
         if hasData { data.append(0x0A) }
         data.append(contentsOf: line[valueStart...])
         hasData = true
+        return true
     }
 }
 
-/// The upstream sent a line longer than the decoder keeps.
-public enum SSEDecoderError: Error, Sendable {
-    case lineTooLong
+/// The upstream broke the event-stream format in a way the decoder will not buffer.
+public enum SSEDecoderError: Error, Sendable, Equatable {
+    /// A line, or the data of one event, is longer than `limit` bytes.
+    case eventTooLarge(limit: Int)
 }

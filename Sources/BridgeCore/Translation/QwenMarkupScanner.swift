@@ -27,6 +27,14 @@ struct QwenMarkupScanner: Sendable {
     private let schemas: [String: JSONValue]
     private var mode = Mode.text
     private var buffer = ""
+    /// In `.toolCall` mode, the UTF-8 length of `buffer` already searched for `</tool_call>` (less the
+    /// tag's length, for a tag split across feeds): each feed searches only what is new.
+    private var toolCallSearched = 0
+
+    /// Most bytes of one `<tool_call>` held while waiting for its end; past this it is handed on as text.
+    static let maximumToolCallBytes = 16 << 20
+    /// Most white space between `<tool_call>` and `<function=` for it to count as a call.
+    static let maximumLeadingWhitespace = 64
     private var emittedAnything = false
     private var emittedText = false
 
@@ -118,28 +126,50 @@ struct QwenMarkupScanner: Sendable {
                 buffer.removeSubrange(..<cut)
                 return segments
             case .toolCall:
-                if let close = buffer.firstRange(of: Self.toolCallClose) {
+                if let close = Self.range(of: Self.toolCallClose, in: buffer, fromUTF8Offset: toolCallSearched) {
                     let body = String(buffer[..<close.lowerBound])
                     buffer.removeSubrange(..<close.upperBound)
                     mode = .text
+                    toolCallSearched = 0
                     emit(parseToolCall(body) ?? .text(Self.toolCallOpen + body + Self.toolCallClose))
                     continue
                 }
-                // A call that is not a Qwen function call is ordinary text after all.
-                let trimmed = buffer.drop { $0.isWhitespace }
-                if !trimmed.isEmpty, !Self.functionOpen.hasPrefix(String(trimmed.prefix(Self.functionOpen.count))) {
+                toolCallSearched = max(0, buffer.utf8.count - (Self.toolCallClose.utf8.count - 1))
+                // A call that is not a Qwen function call is ordinary text after all; so is one that
+                // grows past the bound without ending.
+                let head = buffer.utf8.prefix(Self.maximumLeadingWhitespace + Self.functionOpen.utf8.count)
+                let trimmed = String(decoding: head, as: UTF8.self).drop { $0.isWhitespace }
+                let notACall = trimmed.isEmpty
+                    ? head.count > Self.maximumLeadingWhitespace
+                    : !Self.functionOpen.hasPrefix(String(trimmed.prefix(Self.functionOpen.count)))
+                if notACall || buffer.utf8.count > Self.maximumToolCallBytes {
                     mode = .text
+                    toolCallSearched = 0
                     emit(.text(Self.toolCallOpen))
+                    if !notACall {
+                        emit(.text(buffer))
+                        buffer = ""
+                    }
                     continue
                 }
                 guard final else { return segments }
                 let body = buffer
                 buffer = ""
                 mode = .text
+                toolCallSearched = 0
                 emit(parseToolCall(body) ?? .text(Self.toolCallOpen + body))
             }
         }
         return segments
+    }
+
+    /// Where `tag` (ASCII) first occurs in `text` at or after the UTF-8 offset `start`.
+    private static func range(of tag: String, in text: String, fromUTF8Offset start: Int) -> Range<String.Index>? {
+        let utf8 = text.utf8
+        guard start < utf8.count else { return nil }
+        let from = utf8.index(utf8.startIndex, offsetBy: start)
+        guard let found = utf8[from...].firstRange(of: tag.utf8) else { return nil }
+        return found
     }
 
     /// vLLM ends reasoning at a `<tool_call>` that opens a function call even without `</think>`.

@@ -41,28 +41,26 @@ public struct MessageAccumulator: Sendable {
         case .contentBlockStart(_, let block):
             snapshot?.content.append(block)
         case .contentBlockDelta(let index, let delta):
-            guard var message = snapshot, message.content.indices.contains(index) else { return }
-            switch (message.content[index], delta) {
+            // Blocks are changed in place in `snapshot`: copying the message out and back would copy
+            // every block per event, quadratic in a response with thousands of blocks.
+            guard let block = block(at: index) else { return }
+            switch (block, delta) {
             case (.text(let text), .text(let more)):
-                message.content[index] = .text(text + more)
+                snapshot?.content[index] = .text(text + more)
             case (.thinking(let thinking, let signature), .thinking(let more)):
-                message.content[index] = .thinking(thinking: thinking + more, signature: signature)
+                snapshot?.content[index] = .thinking(thinking: thinking + more, signature: signature)
             case (.thinking(let thinking, _), .signature(let signature)):
-                message.content[index] = .thinking(thinking: thinking, signature: signature)
+                snapshot?.content[index] = .thinking(thinking: thinking, signature: signature)
             case (.toolUse, .inputJSON(let more)):
                 partialJSON[index, default: ""] += more
             default:
                 break
             }
-            snapshot = message
         case .contentBlockStop(let index):
-            guard var message = snapshot, message.content.indices.contains(index),
-                  case .toolUse(let id, let name, _) = message.content[index]
-            else { return }
+            guard case .toolUse(let id, let name, _)? = block(at: index) else { return }
             let text = partialJSON.removeValue(forKey: index) ?? ""
             let input = text.isEmpty ? JSONValue.object([:]) : ((try? JSONParser.parse(text)) ?? .object([ToolArgumentsScanner.invalidArgumentsKey: .string(text)]))
-            message.content[index] = .toolUse(id: id, name: name, input: input)
-            snapshot = message
+            snapshot?.content[index] = .toolUse(id: id, name: name, input: input)
         case .messageDelta(let stopReason, let stopSequence, let usage):
             snapshot?.stopReason = stopReason
             snapshot?.stopSequence = stopSequence
@@ -72,5 +70,10 @@ public struct MessageAccumulator: Sendable {
         case .error(let error):
             throw error
         }
+    }
+
+    private func block(at index: Int) -> AnthropicResponseBlock? {
+        guard let content = snapshot?.content, content.indices.contains(index) else { return nil }
+        return content[index]
     }
 }

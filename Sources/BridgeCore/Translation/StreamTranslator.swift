@@ -21,6 +21,8 @@ public struct StreamTranslator: Sendable {
     }
 
     private struct ToolCall {
+        /// Where the call first appeared among the stream's calls.
+        var position: Int
         var id: String?
         var name: String?
         var pending = ""
@@ -30,6 +32,14 @@ public struct StreamTranslator: Sendable {
     }
 
     public let context: TranslationContext
+    /// Most tool-call argument bytes one response may carry: arguments are held until their call can
+    /// stream (a call without a name, or one waiting behind another), so a backend could otherwise
+    /// grow the bridge's memory without bound. More is a backend fault, answered with an error event.
+    public static let maximumToolArgumentBytes = 64 << 20
+    /// Most white space held back at the end of the text (sent only if text follows): past this it is
+    /// sent at once (or dropped before any block, where it would be dropped anyway), so a backend sending
+    /// nothing but white space cannot grow it without bound.
+    static let maximumHeldWhitespace = 1 << 20
     private var phase = Phase.notStarted
     private var messageID: String
     private var nextBlockIndex = 0
@@ -39,7 +49,12 @@ public struct StreamTranslator: Sendable {
     /// Trailing white space of the text so far: sent only if more text follows in the same block.
     private var pendingWhitespace = ""
     private var toolCalls: [Int: ToolCall] = [:]
+    /// Upstream indices of the calls, in the order they first appeared.
     private var toolOrder: [Int] = []
+    /// Named calls not opened yet: each chunk finds the next one in O(log n), not by a scan.
+    private var waitingToolCalls = WaitingToolCalls()
+    /// Argument bytes received for all tool calls of the stream (bounded by `maximumToolArgumentBytes`).
+    private var toolArgumentBytes = 0
     private var generatedToolIDs = 0
     private var sawToolUse = false
     /// The open text block last grew from reasoning shown as text (`thinking: disabled`).
@@ -128,6 +143,10 @@ public struct StreamTranslator: Sendable {
             }
             if !chunk.toolCalls.isEmpty { flushMarkup() }
             for delta in chunk.toolCalls { handle(delta) }
+            if toolArgumentBytes > Self.maximumToolArgumentBytes {
+                fail(AnthropicError(.api, "The backend sent more than \(Self.maximumToolArgumentBytes) bytes of tool call arguments"))
+                return
+            }
             pumpToolCalls()
             if let reason = chunk.finishReason {
                 finishReason = reason
@@ -182,20 +201,23 @@ public struct StreamTranslator: Sendable {
     /// Text is sent without the white space that opens a block or ends one before another block; the
     /// continuation of a prefilled assistant turn keeps its leading white space.
     private mutating func handleText(_ text: String) {
-        let combined = pendingWhitespace + text
-        let trimmedEnd = combined.trimmingTrailingWhitespace
-        guard !trimmedEnd.isEmpty else {
-            pendingWhitespace = combined
+        // Only `text` is scanned, never the white space held so far: a backend sending white space a
+        // character at a time costs O(1) per chunk, not a rescan of all of it.
+        let trimmedText = text.trimmingTrailingWhitespace
+        guard !trimmedText.isEmpty else {
+            pendingWhitespace += text
+            if pendingWhitespace.utf8.count > Self.maximumHeldWhitespace { releaseHeldWhitespace() }
             return
         }
-        let trailing = String(combined[trimmedEnd.endIndex...])
+        let trailing = String(text[trimmedText.endIndex...])
+        let trimmedEnd = pendingWhitespace + trimmedText
         if case .text(let index) = open {
             pendingWhitespace = trailing
-            events.append(.contentBlockDelta(index: index, delta: .text(String(trimmedEnd))))
+            events.append(.contentBlockDelta(index: index, delta: .text(trimmedEnd)))
             return
         }
         let keepsLeading = context.continuesPrefill && nextBlockIndex == 0
-        let body = keepsLeading ? String(trimmedEnd) : String(trimmedEnd.drop { $0.isWhitespace })
+        let body = keepsLeading ? trimmedEnd : String(trimmedEnd.drop { $0.isWhitespace })
         closeOpenBlock()
         pendingWhitespace = trailing
         let index = openBlock(.text(""))
@@ -203,14 +225,34 @@ public struct StreamTranslator: Sendable {
         events.append(.contentBlockDelta(index: index, delta: .text(body)))
     }
 
+    /// Held white space past the bound: part of the open text block, or of the first block of a
+    /// prefill continuation; anywhere else it would open a block with nothing in it, so it goes.
+    private mutating func releaseHeldWhitespace() {
+        let whitespace = pendingWhitespace
+        pendingWhitespace = ""
+        if case .text(let index) = open {
+            events.append(.contentBlockDelta(index: index, delta: .text(whitespace)))
+        } else if context.continuesPrefill && nextBlockIndex == 0 {
+            let index = openBlock(.text(""))
+            open = .text(index: index)
+            events.append(.contentBlockDelta(index: index, delta: .text(whitespace)))
+        }
+    }
+
     private mutating func handle(_ delta: ChatCompletionChunk.ToolCallDelta) {
-        var call = toolCalls[delta.index] ?? {
+        var call = toolCalls.removeValue(forKey: delta.index) ?? {
             toolOrder.append(delta.index)
-            return ToolCall()
+            return ToolCall(position: toolOrder.count - 1)
         }()
         if call.id == nil, let id = delta.id, !id.isEmpty { call.id = id }
-        if call.name == nil, let name = delta.name, !name.isEmpty { call.name = name }
-        if let arguments = delta.arguments, !call.closed { call.pending += arguments }
+        if call.name == nil, let name = delta.name, !name.isEmpty {
+            call.name = name
+            if !call.opened { waitingToolCalls.insert(call.position) }
+        }
+        if let arguments = delta.arguments {
+            toolArgumentBytes += arguments.utf8.count
+            if !call.closed { call.pending += arguments }
+        }
         toolCalls[delta.index] = call
     }
 
@@ -230,22 +272,26 @@ public struct StreamTranslator: Sendable {
         }
     }
 
+    /// The upstream index of the earliest named call not opened yet.
     private func nextWaitingToolCall() -> Int? {
-        toolOrder.first { toolCalls[$0].map { !$0.opened && $0.name != nil } ?? false }
+        waitingToolCalls.first.map { toolOrder[$0] }
     }
 
+    /// Opens the call ``nextWaitingToolCall()`` returned.
     private mutating func openToolCall(_ upstreamIndex: Int) {
         guard let call = toolCalls[upstreamIndex], let name = call.name else { return }
+        waitingToolCalls.removeFirst()
         openToolBlock(id: call.id, backendName: name)
         toolCalls[upstreamIndex]?.opened = true
         open = .tool(index: nextBlockIndex - 1, upstreamIndex: upstreamIndex)
     }
 
     private mutating func flushArguments(blockIndex: Int, upstreamIndex: Int) {
-        guard var call = toolCalls[upstreamIndex], !call.pending.isEmpty else { return }
+        guard var call = toolCalls.removeValue(forKey: upstreamIndex) else { return }
+        defer { toolCalls[upstreamIndex] = call }
+        guard !call.pending.isEmpty else { return }
         let text = call.arguments.feed(call.pending)
         call.pending = ""
-        toolCalls[upstreamIndex] = call
         if !text.isEmpty { events.append(.contentBlockDelta(index: blockIndex, delta: .inputJSON(text))) }
     }
 
@@ -288,7 +334,7 @@ public struct StreamTranslator: Sendable {
         case .text(let index):
             events.append(.contentBlockStop(index: index))
         case .tool(let index, let upstreamIndex):
-            if upstreamIndex >= 0, var call = toolCalls[upstreamIndex] {
+            if upstreamIndex >= 0, var call = toolCalls.removeValue(forKey: upstreamIndex) {
                 let text = call.arguments.feed(call.pending) + call.arguments.finish()
                 call.pending = ""
                 call.closed = true
@@ -361,12 +407,16 @@ public struct StreamTranslator: Sendable {
         return (reason, sequence)
     }
 
+    /// The backend's counts in Anthropic's terms: the cached part of the prompt is reported apart. The
+    /// counts are already clamped to ``ChatCompletionChunk/Usage/maximumTokens`` and at least 0, and
+    /// cached tokens to the prompt, so no subtraction or later sum can overflow.
     static func anthropicUsage(_ usage: ChatCompletionChunk.Usage) -> AnthropicUsage {
-        AnthropicUsage(
-            inputTokens: max(0, usage.promptTokens - usage.cachedTokens),
+        let cached = min(usage.cachedTokens, usage.promptTokens)
+        return AnthropicUsage(
+            inputTokens: usage.promptTokens - cached,
             outputTokens: usage.completionTokens,
             cacheCreationInputTokens: 0,
-            cacheReadInputTokens: usage.cachedTokens
+            cacheReadInputTokens: cached
         )
     }
 

@@ -50,11 +50,15 @@ public struct ContextLengthOverflow: Sendable, Equatable {
         return maximumContextLength - promptTokens
     }
 
-    /// The message Claude Code reacts to by compacting the conversation.
+    /// The message Claude Code reacts to by compacting the conversation. With no prompt size in the
+    /// backend's message, one token more than the window (saturating: the window is the backend's number).
     public var anthropicMessage: String {
-        "prompt is too long: \(promptTokens ?? requestedTokens ?? maximumContextLength + 1) tokens > \(maximumContextLength) maximum"
+        let tokens = promptTokens ?? requestedTokens ?? maximumContextLength.saturatingSuccessor
+        return "prompt is too long: \(tokens) tokens > \(maximumContextLength) maximum"
     }
 
+    /// The decimal number after `marker`: digits only, so never negative; nil when there are none or
+    /// they do not fit in an `Int` (the message is then read as having no such number).
     private static func number(after marker: String, in text: String) -> Int? {
         guard let range = text.firstRange(of: marker) else { return nil }
         let digits = text[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
@@ -125,6 +129,14 @@ public enum UpstreamErrorMapper {
         if let message = json["message"]?.stringValue { return message }
         if let detail = json["detail"]?.stringValue { return detail }
         return nil
+    }
+}
+
+extension Int {
+    /// `self + 1`, or `self` when that would overflow.
+    var saturatingSuccessor: Int {
+        let (next, overflow) = addingReportingOverflow(1)
+        return overflow ? self : next
     }
 }
 
