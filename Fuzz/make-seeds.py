@@ -2,7 +2,8 @@
 """Writes the committed seed corpus (Fuzz/Corpus/<target>/) from the protocol captures in
 ../shared/protocol (or $SPARK_BRIDGE_PROTOCOL_DIR) and the repository's own configs.
 
-Run by hand when the captures change; `make fuzz` reads only the committed files. The stream and
+Run by hand when the captures change; `make fuzz` reads only the committed files. Inputs of fixed
+findings live beside the seeds as `regression-*` and are kept. The stream and
 error targets take a header before the body (see their sources): it is written here.
 """
 import json
@@ -17,9 +18,12 @@ largest = 64 * 1024  # make fuzz's -max_len
 
 
 def reset(target):
+    """Empties a target's seeds, keeping the `regression-*` inputs of fixed findings."""
     directory = corpus / target
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.iterdir():
+        if not path.name.startswith("regression-"):
+            path.unlink()
     return directory
 
 

@@ -12,6 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
+# Swift's own crash backtracer would race libFuzzer's and AddressSanitizer's handlers (and can wait
+# on a terminal): libFuzzer reports the crash and saves the input.
+export SWIFT_BACKTRACE=enable=no
 
 all_targets=(fuzz-json fuzz-request fuzz-stream fuzz-upstream-error fuzz-config fuzz-control)
 targets=("$@")

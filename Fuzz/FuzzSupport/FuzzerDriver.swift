@@ -22,3 +22,14 @@ public func runFuzzer(_ test: FuzzTest) -> Never {
 public func fuzzBytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
     Array(UnsafeBufferPointer(start: data, count: size))
 }
+
+/// Fails the input (libFuzzer saves it as a crash) when `condition` is false. Unlike `precondition`,
+/// whose message an optimized build drops, the message is printed.
+public func fuzzCheck(_ condition: Bool, _ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) {
+    if !condition { fatalError(message(), file: file, line: line) }
+}
+
+/// Fails the input with `message`.
+public func fuzzFail(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
+    fatalError(message, file: file, line: line)
+}

@@ -17,16 +17,16 @@ enum FuzzConfig {
             let loaded = try ConfigLoader.load(bytes: fuzzBytes(data, size), path: "fuzz.yaml", environment: environment)
             for warning in loaded.warnings { checkLocation(warning) }
         } catch {
-            precondition(!error.diagnostics.isEmpty, "a configuration error without a diagnostic")
+            fuzzCheck(!error.diagnostics.isEmpty, "a configuration error without a diagnostic")
             for diagnostic in error.diagnostics { checkLocation(diagnostic) }
         }
         return 0
     }
 
     static func checkLocation(_ diagnostic: ConfigDiagnostic) {
-        precondition(diagnostic.location.file == "fuzz.yaml", "a diagnostic for another file: \(diagnostic)")
-        precondition(diagnostic.location.line >= 0 && diagnostic.location.column >= 0, "a diagnostic before the file: \(diagnostic)")
-        precondition(diagnostic.location.line == 0 || diagnostic.location.column >= 1, "a line without a column: \(diagnostic)")
-        precondition(!diagnostic.message.isEmpty, "a diagnostic without a message")
+        fuzzCheck(diagnostic.location.file == "fuzz.yaml", "a diagnostic for another file: \(diagnostic)")
+        fuzzCheck(diagnostic.location.line >= 0 && diagnostic.location.column >= 0, "a diagnostic before the file: \(diagnostic)")
+        fuzzCheck(diagnostic.location.line == 0 || diagnostic.location.column >= 1, "a line without a column: \(diagnostic)")
+        fuzzCheck(!diagnostic.message.isEmpty, "a diagnostic without a message")
     }
 }

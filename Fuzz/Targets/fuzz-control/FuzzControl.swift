@@ -14,8 +14,8 @@ enum FuzzControl {
         let line = fuzzBytes(data, size)
         guard let request = try? ControlRequest.parse(line) else { return 0 }
         let encoded = request.encodedLine()
-        precondition(encoded.last == UInt8(ascii: "\n"), "an encoded request without its newline")
-        precondition((try? ControlRequest.parse(encoded.dropLast())) == request, "a request that does not read back from its encoding: \(request)")
+        fuzzCheck(encoded.last == UInt8(ascii: "\n"), "an encoded request without its newline")
+        fuzzCheck((try? ControlRequest.parse(encoded.dropLast())) == request, "a request that does not read back from its encoding: \(request)")
         return 0
     }
 }

@@ -24,9 +24,9 @@ enum FuzzRequest {
                 check(translated, of: request)
             } catch {
                 let body = error.body(requestID: "req_fuzz")
-                precondition(body["type"]?.stringValue == "error", "an error body without type error")
-                precondition((400...599).contains(error.httpStatus), "an error with status \(error.httpStatus)")
-                precondition((try? JSONParser.parse(body.jsonBytes)) == body, "an error body that is not valid JSON")
+                fuzzCheck(body["type"]?.stringValue == "error", "an error body without type error")
+                fuzzCheck((400...599).contains(error.httpStatus), "an error with status \(error.httpStatus)")
+                fuzzCheck((try? JSONParser.parse(body.jsonBytes)) == body, "an error body that is not valid JSON")
             }
         }
         return 0
@@ -34,16 +34,16 @@ enum FuzzRequest {
 
     static func check(_ translated: TranslatedRequest, of request: AnthropicRequest) {
         let body = JSONValue.object(translated.body)
-        precondition((try? JSONParser.parse(body.jsonBytes)) == body, "a backend request body that is not valid JSON")
-        precondition((try? JSONParser.parse(translated.tokenizeBody.jsonBytes)) != nil, "a tokenize body that is not valid JSON")
+        fuzzCheck((try? JSONParser.parse(body.jsonBytes)) == body, "a backend request body that is not valid JSON")
+        fuzzCheck((try? JSONParser.parse(translated.tokenizeBody.jsonBytes)) != nil, "a tokenize body that is not valid JSON")
 
         for tool in body["tools"]?.arrayValue ?? [] {
             let name = tool["function"]?["name"]?.stringValue ?? ""
-            precondition(isOpenAIToolName(name), "a tool name OpenAI servers refuse: \(name)")
+            fuzzCheck(isOpenAIToolName(name), "a tool name OpenAI servers refuse: \(name)")
         }
         for case .custom(let name, _, _) in request.tools {
             let backendName = ToolNameMap.backendName(for: name)
-            precondition(translated.context.toolNames.clientName(for: backendName) == name, "tool name \(name) does not map back")
+            fuzzCheck(translated.context.toolNames.clientName(for: backendName) == name, "tool name \(name) does not map back")
         }
 
         var callIDs: Set<String> = []
@@ -54,21 +54,21 @@ enum FuzzRequest {
             case "assistant":
                 for call in message["tool_calls"]?.arrayValue ?? [] {
                     let id = call["id"]?.stringValue ?? ""
-                    precondition(!id.isEmpty && callIDs.insert(id).inserted, "a tool call id that is empty or used twice: \(id)")
+                    fuzzCheck(!id.isEmpty && callIDs.insert(id).inserted, "a tool call id that is empty or used twice: \(id)")
                     unanswered.insert(id)
                     let name = call["function"]?["name"]?.stringValue ?? ""
-                    precondition(isOpenAIToolName(name), "a tool call name OpenAI servers refuse: \(name)")
+                    fuzzCheck(isOpenAIToolName(name), "a tool call name OpenAI servers refuse: \(name)")
                     let arguments = call["function"]?["arguments"]?.stringValue ?? ""
-                    precondition((try? JSONParser.parse(arguments))?.objectValue != nil, "tool call arguments that are not a JSON object")
+                    fuzzCheck((try? JSONParser.parse(arguments))?.objectValue != nil, "tool call arguments that are not a JSON object")
                 }
             case "tool":
                 let id = message["tool_call_id"]?.stringValue ?? ""
-                precondition(unanswered.remove(id) != nil, "a tool result for no open call: \(id)")
+                fuzzCheck(unanswered.remove(id) != nil, "a tool result for no open call: \(id)")
             case "user", "system":
                 // A later turn closes every call: each must have been answered by then.
-                precondition(unanswered.isEmpty || position == 0, "tool calls left unanswered before a \(message["role"]?.stringValue ?? "") turn")
+                fuzzCheck(unanswered.isEmpty || position == 0, "tool calls left unanswered before a \(message["role"]?.stringValue ?? "") turn")
             default:
-                preconditionFailure("a message with role \(message["role"]?.stringValue ?? "none")")
+                fuzzFail("a message with role \(message["role"]?.stringValue ?? "none")")
             }
         }
     }

@@ -24,7 +24,7 @@ enum FuzzStream {
 
         let whole = decode(body, pieceSize: body.count + 1)
         let pieces = decode(body, pieceSize: pieceSize)
-        precondition(whole == pieces, "the SSE decoder's payloads depend on how the bytes were split")
+        fuzzCheck(whole == pieces, "the SSE decoder's payloads depend on how the bytes were split")
 
         var translator = StreamTranslator(context: context)
         var events: [AnthropicStreamEvent] = []
@@ -45,18 +45,18 @@ enum FuzzStream {
             events += translator.consume(UpstreamStreamItem(data: last))
         }
         events += translator.endOfStream()
-        precondition(translator.isFinished, "the translator is still open after the end of the stream")
+        fuzzCheck(translator.isFinished, "the translator is still open after the end of the stream")
         StreamGrammar.check(events)
 
         if let json = try? JSONParser.parse(body) {
             do throws(AnthropicError) {
                 let message = try ResponseTranslator.translate(json, context: context)
                 for case .toolUse(_, _, let input) in message.content {
-                    precondition(input.objectValue != nil, "a tool_use input that is not an object")
+                    fuzzCheck(input.objectValue != nil, "a tool_use input that is not an object")
                 }
-                precondition((try? JSONParser.parse(message.json.jsonBytes)) != nil, "a message that is not valid JSON")
+                fuzzCheck((try? JSONParser.parse(message.json.jsonBytes)) != nil, "a message that is not valid JSON")
             } catch {
-                precondition((400...599).contains(error.httpStatus), "an error with status \(error.httpStatus)")
+                fuzzCheck((400...599).contains(error.httpStatus), "an error with status \(error.httpStatus)")
             }
         }
         return 0
@@ -121,44 +121,44 @@ enum StreamGrammar {
         var toolInput = ""
         var output: [UInt8] = []
         for event in events {
-            precondition(!ended, "an event after message_stop or error: \(event.name)")
-            precondition(started || isStartOrError(event), "\(event.name) before message_start")
+            fuzzCheck(!ended, "an event after message_stop or error: \(event.name)")
+            fuzzCheck(started || isStartOrError(event), "\(event.name) before message_start")
             event.writeSSE(into: &output)
             switch event {
             case .messageStart:
-                precondition(!started, "a second message_start")
+                fuzzCheck(!started, "a second message_start")
                 started = true
             case .contentBlockStart(let index, let block):
-                precondition(open == nil && !sawMessageDelta, "content_block_start while block \(open?.index ?? -1) is open")
-                precondition(index == nextIndex, "content_block_start \(index), expected \(nextIndex)")
+                fuzzCheck(open == nil && !sawMessageDelta, "content_block_start while block \(open?.index ?? -1) is open")
+                fuzzCheck(index == nextIndex, "content_block_start \(index), expected \(nextIndex)")
                 nextIndex += 1
                 switch block {
                 case .text: open = (index, .text)
                 case .thinking: open = (index, .thinking)
                 case .toolUse(let id, let name, _):
-                    precondition(isToolID(id), "a tool_use id clients cannot send back: \(id)")
-                    precondition(!name.isEmpty, "a tool_use without a name")
+                    fuzzCheck(isToolID(id), "a tool_use id clients cannot send back: \(id)")
+                    fuzzCheck(!name.isEmpty, "a tool_use without a name")
                     open = (index, .toolUse)
                     toolInput = ""
                 }
             case .contentBlockDelta(let index, let delta):
-                guard let block = open, block.index == index else { preconditionFailure("a delta for block \(index), which is not open") }
+                guard let block = open, block.index == index else { fuzzFail("a delta for block \(index), which is not open") }
                 switch (block.block, delta) {
                 case (.text, .text), (.thinking, .thinking), (.thinking, .signature): break
                 case (.toolUse, .inputJSON(let partial)): toolInput += partial
-                default: preconditionFailure("a \(delta) delta in a \(block.block) block")
+                default: fuzzFail("a \(delta) delta in a \(block.block) block")
                 }
             case .contentBlockStop(let index):
-                guard let block = open, block.index == index else { preconditionFailure("content_block_stop \(index), which is not open") }
+                guard let block = open, block.index == index else { fuzzFail("content_block_stop \(index), which is not open") }
                 if block.block == .toolUse, !toolInput.isEmpty {
-                    precondition((try? JSONParser.parse(toolInput))?.objectValue != nil, "tool input that is not a JSON object: \(toolInput)")
+                    fuzzCheck((try? JSONParser.parse(toolInput))?.objectValue != nil, "tool input that is not a JSON object: \(toolInput)")
                 }
                 open = nil
             case .messageDelta:
-                precondition(open == nil && !sawMessageDelta, "message_delta with a block open or twice")
+                fuzzCheck(open == nil && !sawMessageDelta, "message_delta with a block open or twice")
                 sawMessageDelta = true
             case .messageStop:
-                precondition(sawMessageDelta, "message_stop without message_delta")
+                fuzzCheck(sawMessageDelta, "message_stop without message_delta")
                 ended = true
             case .ping:
                 break
@@ -166,13 +166,13 @@ enum StreamGrammar {
                 ended = true
             }
         }
-        precondition(ended, "the stream ended without message_stop or error")
+        fuzzCheck(ended, "the stream ended without message_stop or error")
         var decoder = SSEDecoder()
         var written = (try? decoder.feed(output)) ?? []
         if let last = decoder.finish() { written.append(last) }
-        precondition(written.count == events.count, "the written stream does not decode to its events")
+        fuzzCheck(written.count == events.count, "the written stream does not decode to its events")
         for (payload, event) in zip(written, events) {
-            precondition((try? JSONParser.parse(payload))?["type"]?.stringValue == event.name, "an event whose data is not its JSON")
+            fuzzCheck((try? JSONParser.parse(payload))?["type"]?.stringValue == event.name, "an event whose data is not its JSON")
         }
     }
 

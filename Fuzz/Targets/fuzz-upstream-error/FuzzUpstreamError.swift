@@ -28,15 +28,15 @@ enum FuzzUpstreamError {
         if let message = UpstreamErrorMapper.errorMessage(in: body), let overflow = ContextLengthOverflow(message: message) {
             _ = overflow.anthropicMessage
             if let fit = overflow.maxTokensThatFit, let prompt = overflow.promptTokens {
-                precondition(fit >= 1 && prompt <= overflow.maximumContextLength - fit, "max_tokens \(fit) does not fit next to \(prompt) of \(overflow.maximumContextLength)")
+                fuzzCheck(fit >= 1 && prompt <= overflow.maximumContextLength - fit, "max_tokens \(fit) does not fit next to \(prompt) of \(overflow.maximumContextLength)")
             }
         }
         return 0
     }
 
     static func checkShape(_ error: AnthropicError) {
-        precondition((400...599).contains(error.httpStatus), "an error with status \(error.httpStatus)")
+        fuzzCheck((400...599).contains(error.httpStatus), "an error with status \(error.httpStatus)")
         let body = error.body(requestID: "req_fuzz")
-        precondition((try? JSONParser.parse(body.jsonBytes)) == body, "an error body that is not valid JSON")
+        fuzzCheck((try? JSONParser.parse(body.jsonBytes)) == body, "an error body that is not valid JSON")
     }
 }
