@@ -364,8 +364,10 @@ public struct StreamTranslator: Sendable {
     }
 
     static func anthropicUsage(_ usage: ChatCompletionChunk.Usage) -> AnthropicUsage {
-        AnthropicUsage(
-            inputTokens: max(0, usage.promptTokens - usage.cachedTokens),
+        // The backend's numbers are untrusted: a difference past Int's range counts as no input.
+        let (uncached, overflow) = usage.promptTokens.subtractingReportingOverflow(usage.cachedTokens)
+        return AnthropicUsage(
+            inputTokens: overflow ? 0 : max(0, uncached),
             outputTokens: usage.completionTokens,
             cacheCreationInputTokens: 0,
             cacheReadInputTokens: usage.cachedTokens

@@ -52,7 +52,9 @@ public struct ContextLengthOverflow: Sendable, Equatable {
 
     /// The message Claude Code reacts to by compacting the conversation.
     public var anthropicMessage: String {
-        "prompt is too long: \(promptTokens ?? requestedTokens ?? maximumContextLength + 1) tokens > \(maximumContextLength) maximum"
+        // The backend's numbers are untrusted: one past Int.max stays Int.max.
+        let (pastMaximum, overflow) = maximumContextLength.addingReportingOverflow(1)
+        return "prompt is too long: \(promptTokens ?? requestedTokens ?? (overflow ? maximumContextLength : pastMaximum)) tokens > \(maximumContextLength) maximum"
     }
 
     private static func number(after marker: String, in text: String) -> Int? {
