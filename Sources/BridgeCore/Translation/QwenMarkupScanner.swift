@@ -25,8 +25,20 @@ struct QwenMarkupScanner: Sendable {
 
     private let enabled: Bool
     private let schemas: [String: JSONValue]
-    private var mode = Mode.text
+    private var mode = Mode.text {
+        didSet { if mode != oldValue { toolCallScan = ToolCallScan() } }
+    }
     private var buffer = ""
+    /// How much of a tool call's `buffer` earlier feeds have read, so each feed reads only what is
+    /// new: a call that arrives in thousands of small deltas costs linear time, not quadratic.
+    private var toolCallScan = ToolCallScan()
+
+    private struct ToolCallScan {
+        /// UTF-8 bytes searched for `</tool_call>` without finding it.
+        var searchedBytes = 0
+        /// Leading UTF-8 bytes known to be white space.
+        var whitespaceBytes = 0
+    }
     private var emittedAnything = false
     private var emittedText = false
 
@@ -118,7 +130,7 @@ struct QwenMarkupScanner: Sendable {
                 buffer.removeSubrange(..<cut)
                 return segments
             case .toolCall:
-                if let close = buffer.firstRange(of: Self.toolCallClose) {
+                if let close = toolCallClose() {
                     let body = String(buffer[..<close.lowerBound])
                     buffer.removeSubrange(..<close.upperBound)
                     mode = .text
@@ -126,7 +138,7 @@ struct QwenMarkupScanner: Sendable {
                     continue
                 }
                 // A call that is not a Qwen function call is ordinary text after all.
-                let trimmed = buffer.drop { $0.isWhitespace }
+                let trimmed = toolCallAfterWhitespace()
                 if !trimmed.isEmpty, !Self.functionOpen.hasPrefix(String(trimmed.prefix(Self.functionOpen.count))) {
                     mode = .text
                     emit(.text(Self.toolCallOpen))
@@ -140,6 +152,46 @@ struct QwenMarkupScanner: Sendable {
             }
         }
         return segments
+    }
+
+    /// The first `</tool_call>` in the tool call's `buffer`, searching only the bytes (and the tag's
+    /// length before them) that the last search did not read.
+    private mutating func toolCallClose() -> Range<String.Index>? {
+        let tag = Array(Self.toolCallClose.utf8)
+        let from = max(0, toolCallScan.searchedBytes - (tag.count - 1))
+        let utf8 = buffer.utf8
+        let found = utf8.withContiguousStorageIfAvailable { bytes in
+            Self.firstOffset(of: tag, in: bytes, from: from)
+        } ?? Array(utf8).withUnsafeBufferPointer { bytes in
+            Self.firstOffset(of: tag, in: bytes, from: from)
+        }
+        toolCallScan.searchedBytes = utf8.count
+        guard let found else { return nil }
+        let start = utf8.index(utf8.startIndex, offsetBy: found)
+        return start..<utf8.index(start, offsetBy: tag.count)
+    }
+
+    private static func firstOffset(of tag: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard bytes.count >= tag.count else { return nil }
+        var offset = start
+        while offset <= bytes.count - tag.count {
+            if bytes[offset] == tag[0], bytes[offset + 1 ..< offset + tag.count].elementsEqual(tag[1...]) { return offset }
+            offset += 1
+        }
+        return nil
+    }
+
+    /// The tool call's `buffer` after its leading white space, skipping the part earlier feeds found
+    /// to be white space.
+    private mutating func toolCallAfterWhitespace() -> Substring {
+        let utf8 = buffer.utf8
+        var index = utf8.index(utf8.startIndex, offsetBy: toolCallScan.whitespaceBytes)
+        let scalars = buffer.unicodeScalars
+        while index < scalars.endIndex, scalars[index].properties.isWhitespace {
+            toolCallScan.whitespaceBytes += UTF8.width(scalars[index])
+            index = scalars.index(after: index)
+        }
+        return buffer[index...]
     }
 
     /// vLLM ends reasoning at a `<tool_call>` that opens a function call even without `</think>`.
