@@ -40,8 +40,18 @@ test-e2e:
 	@scripts/ensure-deps.sh test
 	@if [ -x scripts/run-e2e.sh ]; then scripts/run-e2e.sh; else echo "run-e2e: no end-to-end suite yet"; fi
 
+## libFuzzer targets (Fuzz/Targets, seeds in Fuzz/Corpus): the JSON parser, the request translation,
+## the SSE decoder and stream translation, the upstream error mapping, the config loader and the
+## control-socket line decoder, built with -sanitize=fuzzer,address in .build-fuzz (never by `swift
+## build`). Each runs FUZZ_RUNS executions (default 200000), or FUZZ_SECONDS seconds when set; a crash,
+## trap, leak, input slower than 10 s or process above 2 GiB fails it. FUZZ_TARGETS picks targets;
+## FUZZ_ARGS adds libFuzzer options. Prints executions, exec/s and coverage per target.
+FUZZ_RUNS ?= 200000
+fuzz: deps
+	FUZZ_RUNS="$(FUZZ_RUNS)" FUZZ_SECONDS="$(FUZZ_SECONDS)" scripts/fuzz.sh $(FUZZ_TARGETS)
+
 clean:
-	rm -rf .build .venv .venv-litellm
+	rm -rf .build .build-fuzz .venv .venv-litellm
 
 ## Debian package dist/spark-bridge_<version>_<arch>.deb: release build with the Swift runtime linked
 ## statically, no $ORIGIN rpath, full RELRO, fortified C; stripped, staged from packaging/ and built
@@ -75,4 +85,4 @@ bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 	scripts/bench.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)" $(BENCH_ARGS)
 
-.PHONY: deb lint-deb system-test bench
+.PHONY: deb lint-deb system-test bench fuzz

@@ -203,3 +203,30 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (Fuzz/Targets/<name>, seed corpus in Fuzz/Corpus/<name>): declared only when
+// SPARK_BRIDGE_FUZZ=1, as `make fuzz` sets it with its own scratch path (.build-fuzz) and
+// `-sanitize=fuzzer,address`; they need libFuzzer's runtime, so a plain `swift build` never sees them.
+if Context.environment["SPARK_BRIDGE_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-json", ["BridgeJSON"]),
+        ("fuzz-request", ["BridgeCore", "BridgeJSON"]),
+        ("fuzz-stream", ["BridgeCore", "BridgeJSON"]),
+        ("fuzz-upstream-error", ["BridgeCore", "BridgeJSON"]),
+        ("fuzz-config", ["BridgeConfig"]),
+        ("fuzz-control", ["ControlProtocol"]),
+    ]
+    package.targets += [
+        // libFuzzer's driver entry point (the runtime comes with `-sanitize=fuzzer`).
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        // `runFuzzer`: each target's `@main` hands the process to libFuzzer with its test function.
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Fuzz/FuzzSupport", swiftSettings: strictSettings),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: target.name, dependencies: target.dependencies + ["FuzzSupport"], path: "Fuzz/Targets/\(target.name)",
+            swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]
+        ))
+        package.products.append(.executable(name: target.name, targets: [target.name]))
+    }
+}

@@ -24,7 +24,8 @@ public enum ConfigLoader {
         try load(bytes: Array(yaml.utf8), path: path, environment: environment)
     }
 
-    static func load(bytes: [UInt8], path: String, environment: [String: String]) throws(ConfigError) -> LoadedConfiguration {
+    /// Loads the bytes of a configuration file, as read from disk (not necessarily valid UTF-8).
+    public static func load(bytes: [UInt8], path: String, environment: [String: String]) throws(ConfigError) -> LoadedConfiguration {
         guard let root = try YAMLReader.parse(bytes, file: path) else {
             throw ConfigError(location: .wholeFile(path), message: "the configuration is empty; it needs at least a model_list")
         }

@@ -116,6 +116,21 @@ struct QwenRescueTests {
         guard case .toolUse(_, "Read", let input) = message.content.first else { Issue.record("no tool_use"); return }
         #expect(input == ["file_path": "/a"])
     }
+
+    /// Found by fuzz-stream: every content delta inside a `<tool_call>` searched the whole call so far
+    /// for `</tool_call>` (and skipped its leading white space again), so 20,000 one-character deltas
+    /// took 18 s under the fuzzer; 150,000 would have taken over ten minutes. Each delta now reads only
+    /// what is new.
+    @Test("a tool call streamed one character at a time, after 50,000 characters of white space, is read in linear time", .timeLimit(.minutes(1)))
+    func longCallInTinyDeltas() throws {
+        let command = String(repeating: "a", count: 100_000)
+        let content = "<tool_call>" + String(repeating: " \n", count: 25_000) + "<function=Bash>\n<parameter=command>\n" + command
+            + "\n</parameter>\n</function>\n</tool_call>"
+        let message = try Self.streamed(content, size: 1)
+        #expect(message.content.count == 1)
+        guard case .toolUse(_, "Bash", let input) = message.content.first else { Issue.record("no tool_use"); return }
+        #expect(input == ["command": .string(command)])
+    }
 }
 
 extension AnthropicResponseBlock {

@@ -424,6 +424,32 @@ struct RequestTranslationTests {
         #expect(translated.body["add_generation_prompt"] == false)
         #expect(translated.context.continuesPrefill)
     }
+
+    // MARK: Size
+
+    /// Found by fuzz-request: merging same-role turns copied the turn so far on every message, and a
+    /// result looked for its call by a linear scan, so a 32 MiB body of one-letter messages kept a
+    /// core busy for hours. 100,000 of each must translate well within the limit (the quadratic code
+    /// needed about half an hour of CPU for them).
+    @Test("100,000 same-role messages and 50,000 tool calls with one id translate in linear time", .timeLimit(.minutes(1)))
+    func manyMessagesAndCalls() throws {
+        let users = [JSONValue](repeating: Self.user("a"), count: 100_000)
+        let calls = (0..<50_000).map { index -> JSONValue in ["type": "tool_use", "id": "dup", "name": .string("tool_\(index)"), "input": [:]] }
+        let results = (0..<50_000).map { index -> JSONValue in ["type": "tool_result", "tool_use_id": "dup", "content": .string("r\(index)")] }
+        let assistants = [JSONValue](repeating: Self.assistant("b"), count: 100_000)
+        let messages = users + [Self.assistant(.array(calls)), Self.user(.array(results))] + assistants
+        let translated = JSONValue.object(try Translate.request(Self.body(messages)).body).messageList
+
+        #expect(translated.count == 1 + 1 + 50_000 + 1)
+        #expect(translated[0]["content"]?.stringValue?.count == 2 * 100_000 - 1)
+        let callIDs = translated[1]["tool_calls"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        #expect(callIDs.count == 50_000 && Set(callIDs).count == 50_000)
+        // Each result answers the oldest call still waiting with its id: results keep the calls' order.
+        let answers = translated[2..<50_002]
+        #expect(answers.map { $0["tool_call_id"]?.stringValue ?? "" } == callIDs)
+        #expect(answers.last?["content"] == "r49999")
+        #expect(translated.last?["content"]?.stringValue?.count == 2 * 100_000 - 1)
+    }
 }
 
 extension JSONValue {

@@ -115,6 +115,22 @@ struct StreamTranslationTests {
         #expect(stops[0] < starts[1])
     }
 
+    @Test("a tool call with a negative index is completed like any other (the index is the backend's, not a marker)")
+    func negativeToolCallIndex() throws {
+        let items: [UpstreamStreamItem] = [
+            Self.chunk(tools: [.init(index: -1, id: "call_a", name: "get_weather", arguments: "{\"location\": \"Par")]),
+            Self.chunk(finish: "tool_calls"),
+            .done,
+        ]
+        let events = Translate.stream(items, context: Translate.context())
+        let partial = events.compactMap { event -> String? in
+            if case .contentBlockDelta(_, .inputJSON(let text)) = event { return text }
+            return nil
+        }.joined()
+        #expect(try JSONParser.parse(partial) == ["location": "Par"])
+        #expect(try Translate.accumulate(events).content == [.toolUse(id: "call_a", name: "get_weather", input: ["location": "Par"])])
+    }
+
     @Test("argument fragments in the opening chunk and in the finish chunk are kept")
     func fragmentsInOpeningAndFinishChunks() throws {
         let items: [UpstreamStreamItem] = [

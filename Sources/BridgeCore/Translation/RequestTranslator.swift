@@ -147,8 +147,7 @@ struct ConversationBuilder {
     private var turns: [Turn] = []
     private var warnings: [String] = []
     private var toolNames: ToolNameMap
-    /// Tool calls of the latest assistant turn still waiting for a result: (client id, backend id).
-    private var pendingCalls: [(clientID: String, backendID: String)] = []
+    private var pendingCalls = PendingToolCalls()
     private var usedIDs: Set<String> = []
     private var generatedIDCount = 0
 
@@ -192,7 +191,7 @@ struct ConversationBuilder {
                 if !text.isEmpty { texts.append(text) }
             case .toolUse(let id, let name, let input):
                 let backendID = uniqueID(for: id)
-                pendingCalls.append((clientID: id, backendID: backendID))
+                pendingCalls.append(PendingToolCalls.Call(clientID: id, backendID: backendID))
                 calls.append([
                     "id": .string(backendID),
                     "type": "function",
@@ -208,8 +207,13 @@ struct ConversationBuilder {
                 warnings.append("messages.\(index).content.\(blockIndex): dropped unsupported block type '\(type)'")
             }
         }
-        if case .assistant(let previousText, let previousCalls)? = turns.last {
-            turns[turns.count - 1] = .assistant(text: previousText + texts, toolCalls: previousCalls + calls)
+        if case .assistant(var previousText, var previousCalls)? = turns.last {
+            // Taken out of `turns` first, so the arrays grow in place: many assistant messages in a
+            // row cost linear time, not quadratic.
+            turns.removeLast()
+            previousText += texts
+            previousCalls += calls
+            turns.append(.assistant(text: previousText, toolCalls: previousCalls))
         } else if !texts.isEmpty || !calls.isEmpty {
             turns.append(.assistant(text: texts, toolCalls: calls))
         }
@@ -235,8 +239,7 @@ struct ConversationBuilder {
                 }
                 var text = texts.joined(separator: "\n")
                 if isError { text = text.isEmpty ? "Error" : RequestTranslator.errorResultPrefix + text }
-                if let position = pendingCalls.firstIndex(where: { $0.clientID == toolUseID }) {
-                    let call = pendingCalls.remove(at: position)
+                if let call = pendingCalls.answer(clientID: toolUseID) {
                     turns.append(.tool(id: call.backendID, content: text))
                 } else {
                     warnings.append("messages.\(index).content.\(blockIndex): tool_result for unknown tool_use id '\(toolUseID)' sent as text")
@@ -258,15 +261,16 @@ struct ConversationBuilder {
     /// Every tool call of the last assistant turn that got no result gets a placeholder, so the
     /// backend always sees calls and results paired.
     private mutating func closePendingCalls() {
-        for call in pendingCalls {
+        for call in pendingCalls.removeUnanswered() {
             turns.append(.tool(id: call.backendID, content: RequestTranslator.missingResultPlaceholder))
         }
-        pendingCalls.removeAll()
     }
 
     private mutating func appendUser(parts: [JSONValue]) {
-        if case .user(let previous)? = turns.last {
-            turns[turns.count - 1] = .user(parts: previous + parts)
+        if case .user(var previous)? = turns.last {
+            turns.removeLast()  // as in addAssistant: grow the parts in place
+            previous += parts
+            turns.append(.user(parts: previous))
         } else {
             turns.append(.user(parts: parts))
         }

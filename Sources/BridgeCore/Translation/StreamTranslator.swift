@@ -17,7 +17,9 @@ public struct StreamTranslator: Sendable {
         case none
         case thinking(index: Int)
         case text(index: Int)
-        case tool(index: Int, upstreamIndex: Int)
+        /// `upstreamIndex` is the backend's `tool_calls[].index` (any integer it sends), or `nil` for a
+        /// call rescued from Qwen markup, which arrives whole.
+        case tool(index: Int, upstreamIndex: Int?)
     }
 
     private struct ToolCall {
@@ -260,7 +262,7 @@ public struct StreamTranslator: Sendable {
     /// complete object: parallel calls whose fragments interleave wait, buffered, for their turn.
     private mutating func pumpToolCalls() {
         while true {
-            if case .tool(let index, let upstreamIndex) = open {
+            if case .tool(let index, let upstreamIndex?) = open {
                 flushArguments(blockIndex: index, upstreamIndex: upstreamIndex)
                 guard toolCalls[upstreamIndex]?.arguments.isComplete == true, let next = nextWaitingToolCall() else { return }
                 closeOpenBlock()
@@ -300,7 +302,7 @@ public struct StreamTranslator: Sendable {
         closeOpenBlock()
         let blockID = usableToolID(id)
         let index = openBlock(.toolUse(id: blockID, name: context.toolNames.clientName(for: backendName), input: .object([:])))
-        open = .tool(index: index, upstreamIndex: -1)
+        open = .tool(index: index, upstreamIndex: nil)
         sawToolUse = true
     }
 
@@ -334,7 +336,7 @@ public struct StreamTranslator: Sendable {
         case .text(let index):
             events.append(.contentBlockStop(index: index))
         case .tool(let index, let upstreamIndex):
-            if upstreamIndex >= 0, var call = toolCalls.removeValue(forKey: upstreamIndex) {
+            if let upstreamIndex, var call = toolCalls.removeValue(forKey: upstreamIndex) {
                 let text = call.arguments.feed(call.pending) + call.arguments.finish()
                 call.pending = ""
                 call.closed = true
