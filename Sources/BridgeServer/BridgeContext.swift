@@ -16,6 +16,8 @@ public final class BridgeContext: Sendable {
     public let logger: Logger
     public let metrics: BridgeMetrics
     public let tracker = RequestTracker()
+    /// Prompt sizes the backends reported, to estimate the next request's (``OutputBudget``).
+    let promptSizes = PromptSizeCalibration()
     /// Checks and warms the backends; made here, started and stopped by the owner (`health.start()`).
     public let health: HealthMonitor
 
