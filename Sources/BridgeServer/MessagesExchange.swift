@@ -40,6 +40,8 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     private var sentBodyBytes = 0
     /// Sends `event: ping` while a stream is silent (``BridgeSettings/keepalive``).
     private var keepalive: RepeatedTask?
+    /// The prompt size `message_start` reported, until it has calibrated the estimate.
+    private var startPromptTokens: Int?
     /// Whether anything went to the client since the keep-alive timer last fired.
     private var wroteSinceKeepaliveTick = false
 
@@ -194,6 +196,10 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 write(translator.abort(with: AnthropicError(.api, "The backend sent an oversized stream line")), into: &output)
             }
             phase = .streaming(decoder, translator)
+            if let prompt = startPromptTokens, translator.startUsageSource == .backend {
+                startPromptTokens = nil
+                calibrate(promptTokens: prompt)
+            }
             if !output.isEmpty { wroteSinceKeepaliveTick = true }
             writer.body(output)
             writer.flush()
@@ -287,10 +293,8 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         for event in events {
             switch event {
             case .contentBlockDelta: record.markFirstToken()
-            case .messageStart(let message) where message.usage.inputTokens + message.usage.cacheReadInputTokens > 0:
-                if case .streaming(_, let translator) = phase, translator.startUsageSource == .backend {
-                    calibrate(promptTokens: message.usage.inputTokens + message.usage.cacheReadInputTokens)
-                }
+            case .messageStart(let message):
+                startPromptTokens = message.usage.inputTokens + message.usage.cacheReadInputTokens
             default: break
             }
             event.writeSSE(into: &output)
@@ -382,10 +386,6 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     /// vLLM refuses `prompt + max_tokens > max_model_len` (Claude Code asks for 32000): when the prompt
     /// itself fits, ask again once with the `max_tokens` that fits.
     private func retryWithSmallerMaxTokens(status: Int, body: [UInt8]) -> Bool {
-        if status == 400, let message = UpstreamErrorMapper.errorMessage(in: body), let prompt = ContextLengthOverflow(message: message)?.promptTokens {
-            // The refusal counted the prompt: later requests of this session are estimated by it.
-            calibrate(promptTokens: prompt)
-        }
         guard endpoint == .messages, status == 400, !retriedWithSmallerMaxTokens, configuration.settings.retryOnContextOverflow,
               let message = UpstreamErrorMapper.errorMessage(in: body),
               let overflow = ContextLengthOverflow(message: message),

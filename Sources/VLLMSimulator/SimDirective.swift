@@ -51,7 +51,8 @@ public enum ScriptedText: Sendable, Equatable {
 /// compaction request).
 ///
 /// The directive that applies is the one in the last user message that has one: a client may add
-/// user text after the tool results (Claude Code's reminders), and the script still runs.
+/// user text after the tool results (Claude Code's reminders), and the script still runs. When no
+/// user message has one, the last tool result that has one applies.
 public struct SimDirective: Sendable, Equatable {
     /// `text`: the answer's content.
     public var text: ScriptedText?
@@ -97,10 +98,14 @@ public struct SimDirective: Sendable, Equatable {
     /// The directive that applies to a conversation, `nil` when the last user message has none.
     public static func find(in messages: [JSONValue]) throws(APIError) -> SimDirective? {
         var found: (index: Int, object: JSONObject)?
-        for index in messages.indices.reversed() where messages[index]["role"]?.stringValue == "user" {
-            if let object = try extractObject(from: messages[index]) {
-                found = (index, object)
-                break
+        // User messages first; then tool results (a file the client read), for a conversation whose
+        // first turns the client dropped (Claude Code truncates the oldest turns before compacting).
+        for role in ["user", "tool"] where found == nil {
+            for index in messages.indices.reversed() where messages[index]["role"]?.stringValue == role {
+                if let object = try extractObject(from: messages[index]) {
+                    found = (index, object)
+                    break
+                }
             }
         }
         guard let (userIndex, original) = found else { return nil }

@@ -80,6 +80,17 @@ struct UnitTests {
         #expect(throws: APIError.self) { try SimDirective(object: ["on_user_text": [["contains": "x"]]]) }
     }
 
+    @Test("a directive in a tool result applies when no user message has one (the client dropped the first turns)")
+    func directiveInToolResult() throws {
+        let messages: [JSONValue] = [
+            ["role": "user", "content": "[earlier conversation truncated]"],
+            ["role": "assistant", "content": nil, "tool_calls": [["id": "c1", "type": "function", "function": ["name": "Read", "arguments": "{}"]]]],
+            ["role": "tool", "tool_call_id": "c1", "content": #"file text [[sim:{"text":"from the file"}]]"#],
+            ["role": "user", "content": "Summarize."],
+        ]
+        #expect(try SimDirective.find(in: messages)?.text == .text("from the file"))
+    }
+
     @Test("plan: a stop string spanning pieces ends in the piece that completes it")
     func stopAcrossPieces() throws {
         let request = try ChatRequest(body: [
