@@ -65,6 +65,12 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             let request = try AnthropicRequest(json: json, endpoint: endpoint)
             record.clientModel = request.model
             guard let resolved = configuration.aliases.resolve(request.model) else {
+                if bridge.unknownModels.shouldWarn(String(request.model.prefix(200))) {
+                    bridge.logger.warning(
+                        "\(record.requestID): a client asked for model \(request.model.prefix(200)), which no model_name matches and no default_model serves: add it (or a pattern) to model_list, or set spark_bridge.default_model",
+                        metadata: ["REQUEST_ID": "\(record.requestID)"]
+                    )
+                }
                 throw AnthropicError(.notFound, configuration.aliases.unknownModelMessage(request.model))
             }
             record.alias = resolved.alias
