@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,7 @@ class Run:
         self.requests = requests
         self.log = log
         self.stderr = stderr
+        self.full_log: list[str] = []
 
     @property
     def result(self) -> dict[str, Any]:
@@ -102,11 +105,12 @@ class ClaudeCode:
         self.sim = sim
         self.home = home
 
-    def run(self, prompt: str, cwd: Path, model: str | None = None) -> Run:
+    def run(self, prompt: str, cwd: Path, model: str | None = None, extra_env: dict[str, str] | None = None, bridge: Bridge | None = None, check: bool = True) -> Run:
+        bridge = bridge or self.bridge
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.home),
-            "ANTHROPIC_BASE_URL": self.bridge.url,
+            "ANTHROPIC_BASE_URL": bridge.url,
             "ANTHROPIC_API_KEY": "sk-e2e-claude-code",
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "DISABLE_TELEMETRY": "1",
@@ -116,18 +120,21 @@ class ClaudeCode:
         }
         if model:
             env["ANTHROPIC_MODEL"] = model
+        env.update(extra_env or {})
         before = len(self.sim.requests())
-        log_before = len(self.bridge.process.stderr_tail(100000).splitlines())
+        log_before = len(bridge.process.stderr_tail(100000).splitlines())
         completed = subprocess.run(
             [str(self.binary), "-p", prompt, "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"],
             cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=CLI_TIMEOUT,
         )
         events = [json.loads(line) for line in completed.stdout.splitlines() if line.strip().startswith("{")]
         requests = self.sim.requests()[before:]
-        log = [line for line in self.bridge.process.stderr_tail(100000).splitlines()[log_before:] if "POST /v1/messages" in line]
-        assert completed.returncode == 0, f"claude exited {completed.returncode}\nstdout:\n{completed.stdout[-3000:]}\nstderr:\n{completed.stderr[-3000:]}"
-        run = Run(events, requests, log, completed.stderr)
-        self.check(run)
+        log = bridge.process.stderr_tail(100000).splitlines()[log_before:]
+        run = Run(events, requests, [line for line in log if "POST /v1/messages" in line], completed.stderr)
+        run.full_log = log
+        if check:
+            assert completed.returncode == 0, f"claude exited {completed.returncode}\nstdout:\n{completed.stdout[-3000:]}\nstderr:\n{completed.stderr[-3000:]}"
+            self.check(run)
         return run
 
     def check(self, run: Run) -> None:
@@ -279,3 +286,46 @@ def test_slow_prefill_claude_code_gets_the_answer_through_pings(claude: ClaudeCo
     assert run.result["result"] == "Worth the wait."
     pings = [int(m.group(1)) for line in run.log if (m := re.search(r"pings=(\d+)", line))]
     assert pings and pings[0] >= 3, run.log
+
+
+def test_sparkctl_env_exports_run_claude_code_as_is(claude: ClaudeCode, start_bridge: Any, cc_sim: Sim, bin_dir: Path, project: Path, marker: str) -> None:
+    """`eval "$(sparkctl env)"` from the live daemon, and Claude Code with nothing else set: its own
+    default names resolve, it asks for the output the window allows, and no request needs clamping."""
+    socket_dir = tempfile.mkdtemp(prefix="sb-cc-", dir="/tmp")
+    control = os.path.join(socket_dir, "control.sock")
+    config = bridge_config(cc_sim.url + "/v1", aliases=("claude-*",), settings={"control_socket": control})
+    bridge = start_bridge("spark-bridge-claude-env", config, cc_sim)
+    try:
+        deadline = time.monotonic() + 10
+        while f"max_model_len {WINDOW}" not in bridge.process.stderr_tail() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        printed = subprocess.run([str(bin_dir / "sparkctl"), "--socket", control, "env"], capture_output=True, text=True, timeout=30)
+        assert printed.returncode == 0, printed.stderr
+        shell = subprocess.run(["sh", "-c", 'eval "$1" && env', "sh", printed.stdout], capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+        assert shell.returncode == 0, shell.stderr
+        exported = dict(line.split("=", 1) for line in shell.stdout.splitlines() if "=" in line)
+        assert exported["ANTHROPIC_BASE_URL"] == bridge.url
+        assert exported["ANTHROPIC_MODEL"] == "claude-opus-5-5"
+        assert exported["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] == "8192"
+        assert exported["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "100000"
+        assert exported["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"] == "23"
+        wanted = {k: v for k, v in exported.items() if k.startswith(("ANTHROPIC_", "CLAUDE_"))}
+        run = claude.run(f"Hello. {marker} " + directive(text="Configured by sparkctl env."), project, extra_env=wanted, bridge=bridge)
+        assert run.result["result"] == "Configured by sparkctl env."
+        assert [r["body"].get("max_tokens") for r in run.requests] == [8192]
+        assert "max_tokens" not in " ".join(run.log), "a request that fits needs no note about max_tokens"
+    finally:
+        shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+def test_a_config_without_claude_code_names_warns_at_start_and_per_unknown_name(claude: ClaudeCode, start_bridge: Any, cc_sim: Sim, project: Path, marker: str) -> None:
+    """The seed's LiteLLM names only, no default_model: the start-up log says what to add; Claude Code's
+    default model gets 404 and one WARNING for its name, however often it is asked for."""
+    config = bridge_config(cc_sim.url + "/v1", aliases=("claude-sonnet-4-20250514", "claude-3-5-sonnet-20241022", "claude-3-opus-20240229"))
+    bridge = start_bridge("spark-bridge-seed-names", config, cc_sim)
+    assert "Claude Code's default model names (claude-opus-5-5, claude-sonnet-5-5, claude-haiku-5-5) resolve to no alias" in bridge.process.stderr_tail()
+    run = claude.run(f"Hello. {marker} " + directive(text="never"), project, bridge=bridge, check=False)
+    assert run.result["is_error"] is True
+    assert len(run.log) >= 2 and all("status=404" in line for line in run.log)
+    warnings = [line for line in run.full_log if "WARNING" in line and "claude-opus-5-5" in line]
+    assert len(warnings) == 1, run.full_log
