@@ -115,8 +115,9 @@ struct OutputBudgetTests {
         #expect(PromptSizeEstimate.tokens(bodyBytes: 30000, calibratedBy: nil) == 10000)
         let sample = PromptSizeEstimate.Sample(bodyBytes: 40000, promptTokens: 10000)
         #expect(PromptSizeEstimate.tokens(bodyBytes: 48000, calibratedBy: sample) == 12000 + 600 + 64)
-        let huge = PromptSizeEstimate.Sample(bodyBytes: 1, promptTokens: 1000)
-        #expect(PromptSizeEstimate.tokens(bodyBytes: Int.max, calibratedBy: huge) == Int.max / 2)
+        let dense = PromptSizeEstimate.Sample(bodyBytes: 1, promptTokens: 1000)
+        #expect(PromptSizeEstimate.tokens(bodyBytes: 1000, calibratedBy: dense) == 1050 + 64)  // at most a token a byte
+        #expect(PromptSizeEstimate.tokens(bodyBytes: Int.max, calibratedBy: dense) == Int.max / 2)
     }
 
     @Test("Claude Code's session id comes from metadata.user_id, JSON or legacy form")

@@ -36,7 +36,7 @@ public enum OutputBudget {
 ///
 /// Before anything is known, 3 bytes a token (code and JSON tokenize denser than English prose, so
 /// this errs high); once the backend reported the prompt size of an earlier body of the same session
-/// or deployment, that body's bytes per token, with a margin of 5 % and 64 tokens.
+/// or deployment, that body's bytes per token (at least one), with a margin of 5 % and 64 tokens.
 public struct PromptSizeEstimate: Sendable, Equatable {
     /// Bytes a token when nothing is known.
     public static let defaultBytesPerToken = 3.0
@@ -58,7 +58,9 @@ public struct PromptSizeEstimate: Sendable, Equatable {
         guard let sample, sample.bodyBytes > 0, sample.promptTokens > 0 else {
             return Int((bytes / defaultBytesPerToken).rounded(.up))
         }
-        let tokensPerByte = Double(sample.promptTokens) / Double(sample.bodyBytes)
+        // At most a token a byte: text never tokenizes denser, and a sample that claims more (a prompt
+        // counted with images, a backend that reports nonsense) must not starve every later answer.
+        let tokensPerByte = min(1.0, Double(sample.promptTokens) / Double(sample.bodyBytes))
         let estimate = (bytes * tokensPerByte * 1.05).rounded(.up) + 64
         return estimate < Double(Int.max / 2) ? Int(estimate) : Int.max / 2
     }
