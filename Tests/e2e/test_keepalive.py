@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import Bridge, Sim, bridge_config
-from support import ALIAS, ANTHROPIC_HEADERS, directive, sse_events
+from support import ALIAS, ANTHROPIC_HEADERS, directive, sse_events, wait_until
 
 KEEPALIVE_SECONDS = 0.2
 TTFT_MS = int(KEEPALIVE_SECONDS * 1000 * 6)  # the first token after six intervals: over keepalive × 3
@@ -69,3 +69,16 @@ def test_no_pings_when_the_stream_is_never_silent(keepalive_bridge: Bridge, mark
         names = [event for event, _ in sse_events(response.iter_lines())]
     # The translator's own ping after the first block start, and no keep-alive ping.
     assert names.count("ping") == 1 and names.index("ping") > names.index("message_start"), names
+
+
+def test_upstream_calls_are_counted_per_request(keepalive_bridge: Bridge, marker: str) -> None:
+    def counted() -> float:
+        text = keepalive_bridge.http.get("/metrics").text
+        lines = [line for line in text.splitlines() if line.startswith("spark_bridge_upstream_calls_total") and f'alias="{ALIAS}"' in line]
+        return float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0
+
+    before = counted()
+    response = keepalive_bridge.http.post("/v1/messages", headers=ANTHROPIC_HEADERS, json={**body(marker, text="One call."), "stream": False})
+    assert response.status_code == 200
+    # The request is counted when its log line is written, just after the response's last byte.
+    assert wait_until(lambda: counted() == before + 1, timeout=5)
