@@ -324,7 +324,8 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     private func keepaliveTick() {
         guard case .streaming = phase else { return stopKeepalive() }
         defer { wroteSinceKeepaliveTick = false }
-        guard !wroteSinceKeepaliveTick else { return }
+        // A client that is not reading needs no ping (and must not have them pile up).
+        guard !wroteSinceKeepaliveTick, channel.isWritable else { return }
         var output: [UInt8] = []
         AnthropicStreamEvent.ping.writeSSE(into: &output)
         record.keepalivePings += 1
