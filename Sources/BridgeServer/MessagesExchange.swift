@@ -42,8 +42,8 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     private var keepalive: RepeatedTask?
     /// The prompt size `message_start` reported, until it has calibrated the estimate.
     private var startPromptTokens: Int?
-    /// Whether anything went to the client since the keep-alive timer last fired.
-    private var wroteSinceKeepaliveTick = false
+    /// Whether a tick of the keep-alive timer sends a ping.
+    private var keepaliveClock = KeepaliveClock()
 
     init(bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel, endpoint: AnthropicRequest.Endpoint) {
         self.bridge = bridge
@@ -206,7 +206,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 startPromptTokens = nil
                 calibrate(promptTokens: prompt)
             }
-            if !output.isEmpty { wroteSinceKeepaliveTick = true }
+            if !output.isEmpty { keepaliveClock.wrote() }
             writer.body(output)
             writer.flush()
             if translator.isFinished { endStream(translator) }
@@ -310,8 +310,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     // MARK: Keep-alive
 
     /// From the backend's 200 on, a silent stream gets `event: ping` every `keepalive_seconds` (before
-    /// `message_start` too: vLLM sends nothing until the first token). Pings fill only silence: a tick
-    /// that finds something was written since the last one sends nothing.
+    /// `message_start` too: vLLM sends nothing until the first token); ``KeepaliveClock`` decides.
     private func startKeepalive() {
         guard let interval = configuration.settings.keepalive, keepalive == nil else { return }
         let amount = TimeAmount.nanoseconds(max(1_000_000, interval.nanoseconds))
@@ -323,12 +322,10 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
 
     private func keepaliveTick() {
         guard case .streaming = phase else { return stopKeepalive() }
-        defer { wroteSinceKeepaliveTick = false }
-        // A client that is not reading needs no ping (and must not have them pile up).
-        guard !wroteSinceKeepaliveTick, channel.isWritable else { return }
+        guard keepaliveClock.tick(clientWritable: channel.isWritable) else { return }
         var output: [UInt8] = []
         AnthropicStreamEvent.ping.writeSSE(into: &output)
-        record.keepalivePings += 1
+        record.keepalivePings = keepaliveClock.pings
         writer.body(output)
         writer.flush()
     }
