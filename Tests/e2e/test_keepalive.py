@@ -6,6 +6,7 @@ gets the answer; a refused request is still a real HTTP error, not a 200 stream.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -48,10 +49,18 @@ def test_raw_client_sees_pings_before_the_first_content(keepalive_bridge: Bridge
 
 def test_anthropic_sdk_skips_the_pings_and_gets_the_answer(keepalive_bridge: Bridge, marker: str) -> None:
     client = keepalive_bridge.anthropic()
+    log_before = len(keepalive_bridge.process.stderr_tail(100000).splitlines())
     with client.messages.stream(**{k: v for k, v in body(marker, text="Patience pays.", ttft_ms=TTFT_MS).items() if k != "stream"}) as stream:
         message = stream.get_final_message()
     assert [block.text for block in message.content] == ["Patience pays."]
     assert message.usage.input_tokens > 0
+    # The SDK really read through pings: the request's log line counts them.
+    def new_lines() -> list[str]:
+        return [l for l in keepalive_bridge.process.stderr_tail(100000).splitlines()[log_before:] if "POST /v1/messages" in l]
+
+    [line] = wait_until(new_lines, timeout=5)
+    match = re.search(r"pings=(\d+)", line)
+    assert match and int(match.group(1)) >= 3, line
 
 
 def test_a_refused_request_is_still_an_http_error(keepalive_bridge: Bridge, marker: str) -> None:
