@@ -38,6 +38,9 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     private var session: String?
     /// Bytes of the completion body last sent, for the prompt-size calibration.
     private var sentBodyBytes = 0
+    /// The completion body as serialized to estimate its prompt, when the estimate left it unchanged:
+    /// the first call sends these bytes instead of serializing again.
+    private var serializedBody: [UInt8]?
     /// Sends `event: ping` while a stream is silent (``BridgeSettings/keepalive``).
     private var keepalive: RepeatedTask?
     /// The prompt size `message_start` reported, until it has calibrated the estimate.
@@ -121,7 +124,8 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         switch endpoint {
         case .messages:
             url = BackendURL.chatCompletions(deployment.apiBase)
-            body = JSONValue.object(translated.body).jsonBytes
+            body = serializedBody ?? JSONValue.object(translated.body).jsonBytes
+            serializedBody = nil
             sentBodyBytes = body.count
         case .countTokens:
             url = BackendURL.tokenize(deployment.apiBase)
@@ -140,14 +144,14 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     /// window the health monitor learnt from the backend's `/v1/models`, with the prompt estimated
     /// from the body's size, calibrated by what the backend counted for this session before.
     private func fitOutputBudget(_ translated: inout TranslatedRequest, deployment: Deployment) {
-        let bytes = JSONValue.object(translated.body).jsonBytes.count
-        let estimate = PromptSizeEstimate.tokens(bodyBytes: bytes, calibratedBy: bridge.promptSizes.sample(session: session, deployment: Self.calibrationKey(deployment)))
+        let bytes = JSONValue.object(translated.body).jsonBytes
+        let estimate = PromptSizeEstimate.tokens(bodyBytes: bytes.count, calibratedBy: bridge.promptSizes.sample(session: session, deployment: Self.calibrationKey(deployment)))
         translated.context.estimatedPromptTokens = estimate
         let window = bridge.health.maxModelLen(model: deployment.model, apiBase: deployment.apiBase)
         let requested = translated.body["max_tokens"]?.intValue
         switch OutputBudget.decide(requested: requested, window: window, estimatedPromptTokens: estimate) {
         case .unchanged:
-            return
+            serializedBody = bytes
         case .omitted:
             translated.body["max_tokens"] = nil
             record.addNote("max_tokens \(requested ?? 0) left out: the window is \(window ?? 0)")
