@@ -330,3 +330,26 @@ def test_a_config_without_claude_code_names_warns_at_start_and_per_unknown_name(
     assert len(run.log) >= 2 and all("status=404" in line for line in run.log)
     warnings = [line for line in run.full_log if "WARNING" in line and "claude-opus-5-5" in line]
     assert len(warnings) == 1, run.full_log
+
+
+def test_sparkctl_env_limits_make_claude_code_compact_before_the_window_is_full(claude: ClaudeCode, project: Path, marker: str) -> None:
+    """Claude Code believes an unknown claude-* model has a 200k+ window. With the limits `sparkctl env`
+    prints for a 32768-token window (checked in the test above), a first answer whose prompt counted
+    22000 tokens starts a compaction before the next request; without them, nothing does."""
+    (project / "notes.txt").write_text("notes\n")
+    script = directive(
+        prompt_tokens=22000,
+        tool_calls=[{"name": "Read", "arguments": {"file_path": str(project / "notes.txt")}}],
+        on_tool_result=[{"text": "Read it."}],
+    )
+    limits = {"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "8192", "CLAUDE_CODE_AUTO_COMPACT_WINDOW": "100000", "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "23"}
+
+    def compacting(run: Run) -> bool:
+        return any(e.get("subtype") == "status" and e.get("status") == "compacting" for e in run.events)
+
+    without = claude.run(f"Read. {marker}-a {script}", project)
+    assert without.result["result"] == "Read it." and not compacting(without)
+    assert without.assistant_messages[0]["usage"]["input_tokens"] == 22000
+    limited = claude.run(f"Read. {marker}-b {script}", project, extra_env=limits)
+    assert limited.result["result"] == "Read it."
+    assert compacting(limited), "22000 tokens is past the threshold for a 32k window: Claude Code should compact"
