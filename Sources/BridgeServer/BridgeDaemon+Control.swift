@@ -87,7 +87,7 @@ extension BridgeDaemon: ControlCommands {
     public func claudeEnv(alias: String?, withKey: Bool) async -> Result<ClaudeEnvReport, ControlFailure> {
         let configuration = context.configuration
         let table = configuration.aliases
-        var names: [String: String] = [:]
+        let names: [String]
         if let alias {
             guard table.resolve(alias) != nil else {
                 return .failure(ControlFailure(message: table.unknownModelMessage(alias)))
@@ -95,17 +95,18 @@ extension BridgeDaemon: ControlCommands {
             guard !(table.alias(named: alias)?.isPattern ?? false) else {
                 return .failure(ControlFailure(message: "\(alias) is a pattern: give a model name it matches, e.g. \(ClaudeCodeModels.classes[0].defaultName)"))
             }
-            for modelClass in ClaudeCodeModels.classes { names[modelClass.name] = alias }
+            names = ClaudeCodeModels.classes.map { _ in alias }
         } else {
-            // Claude Code's own names where they resolve; else the first exact alias.
-            let fallback = table.allAliases.first { !$0.isPattern }?.name
-            for modelClass in ClaudeCodeModels.classes {
-                names[modelClass.name] = table.resolve(modelClass.defaultName) != nil ? modelClass.defaultName : fallback
+            // Claude Code's own name for each class where it resolves; for the others, a name that
+            // does (another class's, else the first exact model_name).
+            let resolving = ClaudeCodeModels.classes.map(\.defaultName).filter { table.resolve($0) != nil }
+            guard let fallback = resolving.first ?? table.allAliases.first(where: { !$0.isPattern })?.name else {
+                return .failure(ControlFailure(message: table.claudeCodeWarning ?? "no model name resolves"))
             }
+            names = ClaudeCodeModels.classes.map { resolving.contains($0.defaultName) ? $0.defaultName : fallback }
         }
-        guard let main = names["opus"] ?? nil, let opus = names["opus"] ?? nil, let sonnet = names["sonnet"] ?? nil, let haiku = names["haiku"] ?? nil else {
-            return .failure(ControlFailure(message: table.claudeCodeWarning ?? "no model name resolves"))
-        }
+        let (opus, sonnet, haiku) = (names[0], names[1], names[2])
+        let main = opus
         let windows = (table.resolve(main)?.deployments ?? []).compactMap { context.health.maxModelLen(model: $0.model, apiBase: $0.apiBase) }
         let listener = listeners.first ?? configuration.settings.listen.first.map { "\($0)" } ?? "127.0.0.1:4000"
         return .success(ClaudeEnvReport(
