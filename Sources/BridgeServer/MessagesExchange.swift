@@ -343,10 +343,12 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         phase = .done
         stopKeepalive()
         record.usage = translator.finalUsage
-        switch translator.startUsageSource {
-        case .backend: break
-        case .estimate: record.addNote("message_start usage estimated: the backend reported no prompt size in its first chunk")
-        case .none: break
+        if translator.startUsageSource != .backend, let usage = translator.finalUsage {
+            // A backend without continuous usage reported the prompt at the end: later estimates use it.
+            calibrate(promptTokens: usage.inputTokens + usage.cacheReadInputTokens)
+        }
+        if translator.startUsageSource == .estimate {
+            record.addNote("message_start usage estimated: the backend reported no prompt size in its first chunk")
         }
         if translator.failed, record.note == nil { record.note = "stream ended with an error event" }
         writer.end()
