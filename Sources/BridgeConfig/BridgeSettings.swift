@@ -28,6 +28,12 @@ public struct BridgeSettings: Sendable, Equatable {
     /// `retry_on_context_overflow`: when the backend rejects a request as too long for its context,
     /// retry once with `max_tokens` lowered to what fits.
     public var retryOnContextOverflow = true
+    /// `keepalive_seconds`: while a stream is open and nothing else has gone out for this long, send an
+    /// `event: ping` (prompt processing and queueing can take minutes); nil (written 0) sends none.
+    public var keepalive: Duration? = .seconds(10)
+    /// `preserve_thinking`: also send `chat_template_kwargs.preserve_thinking: true`, for chat templates
+    /// (Qwen3.6) that can keep the reasoning of every earlier assistant turn in the prompt.
+    public var preserveThinking = false
     /// `rescue_qwen_xml`: turn `<tool_call>` XML that Qwen models sometimes emit as text into real tool calls.
     public var rescueQwenXML = true
     /// `litellm_settings.drop_params`: drop request parameters the backend does not support instead of failing.

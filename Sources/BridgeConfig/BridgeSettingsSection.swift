@@ -34,6 +34,10 @@ enum BridgeSettingsSection {
         }
         section.read("retry_on_context_overflow", into: &settings.retryOnContextOverflow, context.bool)
         section.read("rescue_qwen_xml", into: &settings.rescueQwenXML, context.bool)
+        if let keepalive = section.take("keepalive_seconds", { context.seconds($0, $1, allowZero: true) }) {
+            settings.keepalive = keepalive == .zero ? nil : keepalive
+        }
+        section.read("preserve_thinking", into: &settings.preserveThinking, context.bool)
 
         if let node = section.take("timeouts"), var timeouts = context.mapping(node, path: section.path("timeouts")) {
             timeouts.read("connect_seconds", into: &settings.timeouts.connect, context.positiveSeconds)

@@ -18,6 +18,10 @@ public final class BridgeContext: Sendable {
     public let tracker = RequestTracker()
     /// Client connections open, against `limits.max_connections`.
     public let connections = ClientConnections()
+    /// Prompt sizes the backends reported, to estimate the next request's (``OutputBudget``).
+    let promptSizes = PromptSizeCalibration()
+    /// When a request for an unknown model is logged as a warning.
+    let unknownModels = UnknownModelWarnings()
     /// Checks and warms the backends; made here, started and stopped by the owner (`health.start()`).
     public let health: HealthMonitor
 

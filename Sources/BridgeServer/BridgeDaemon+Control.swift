@@ -84,6 +84,47 @@ extension BridgeDaemon: ControlCommands {
         return .success(ResumeReport(draining: context.isDraining))
     }
 
+    public func claudeEnv(alias: String?, withKey: Bool) async -> Result<ClaudeEnvReport, ControlFailure> {
+        let configuration = context.configuration
+        let table = configuration.aliases
+        let names: [String]
+        if let alias {
+            guard table.resolve(alias) != nil else {
+                return .failure(ControlFailure(message: table.unknownModelMessage(alias)))
+            }
+            guard !(table.alias(named: alias)?.isPattern ?? false) else {
+                return .failure(ControlFailure(message: "\(alias) is a pattern: give a model name it matches, e.g. \(ClaudeCodeModels.classes[0].defaultName)"))
+            }
+            names = ClaudeCodeModels.classes.map { _ in alias }
+        } else {
+            // Claude Code's own name for each class where it resolves; for the others, a name that
+            // does (another class's, else the first exact model_name).
+            let resolving = ClaudeCodeModels.classes.map(\.defaultName).filter { table.resolve($0) != nil }
+            guard let fallback = resolving.first ?? table.allAliases.first(where: { !$0.isPattern })?.name else {
+                return .failure(ControlFailure(message: table.claudeCodeWarning ?? "no model name resolves"))
+            }
+            names = ClaudeCodeModels.classes.map { resolving.contains($0.defaultName) ? $0.defaultName : fallback }
+        }
+        let (opus, sonnet, haiku) = (names[0], names[1], names[2])
+        let main = opus
+        let windows = (table.resolve(main)?.deployments ?? []).compactMap { context.health.maxModelLen(model: $0.model, apiBase: $0.apiBase) }
+        let listener = listeners.first ?? configuration.settings.listen.first.map { "\($0)" } ?? "127.0.0.1:4000"
+        return .success(ClaudeEnvReport(
+            baseURL: "http://" + Self.reachable(listener),
+            keyRequired: configuration.masterKey != nil,
+            key: withKey ? configuration.masterKey?.value : nil,
+            model: main, opusModel: opus, sonnetModel: sonnet, haikuModel: haiku,
+            contextWindow: windows.min()
+        ))
+    }
+
+    /// A wildcard listen address as a client on this machine reaches it.
+    static func reachable(_ listener: String) -> String {
+        if listener.hasPrefix("0.0.0.0:") { return "127.0.0.1:" + listener.dropFirst("0.0.0.0:".count) }
+        if listener.hasPrefix("[::]:") { return "[::1]:" + listener.dropFirst("[::]:".count) }
+        return listener
+    }
+
     private func inFlight(on backend: String) -> Int {
         context.healthSnapshot().first { $0.name == backend }?.inFlight ?? 0
     }

@@ -56,6 +56,7 @@ public final class BridgeDaemon: Sendable {
             throw error
         }
         for warning in loaded.warnings { logger.warning("\(warning)") }
+        if let warning = loaded.configuration.aliases.claudeCodeWarning { logger.warning("\(warning)") }
         let listen = options.listen.isEmpty ? loaded.configuration.settings.listen : options.listen
         let activated = ActivatedSockets.take().sockets.filter { $0.name != "control" }
         if loaded.configuration.masterKey == nil, activated.isEmpty, listen.contains(where: { !$0.isLoopback }) {
@@ -113,6 +114,7 @@ public final class BridgeDaemon: Sendable {
                 let loaded = try ConfigLoader.load(path: options.configPath, environment: ProcessInfo.processInfo.environment)
                 for warning in loaded.warnings { logger.warning("\(warning)") }
                 if let shortage = FileDescriptorLimit.ensure(for: loaded.configuration.settings.limits) { logger.warning("\(shortage)") }
+                if let warning = loaded.configuration.aliases.claudeCodeWarning { logger.warning("\(warning)") }
                 context.replaceConfiguration(loaded.configuration)
                 let diff = ConfigDiff(from: old, to: loaded.configuration)
                 let summary = diff.isEmpty ? "no changes" : diff.lines.joined(separator: "; ")

@@ -79,6 +79,12 @@ public final class BridgeMetrics: Sendable {
         }
     }
 
+    /// Backend requests made for one client request (`spark_bridge_upstream_calls_total` over
+    /// `spark_bridge_requests_total` is the calls per request: 1 when no first call is refused).
+    func recordUpstreamCalls(_ count: Int, alias: String?) {
+        Metrics.Counter(label: "spark_bridge_upstream_calls_total", dimensions: [("alias", alias ?? "-")], factory: factory).increment(by: count)
+    }
+
     /// A backend request that failed below HTTP (refused, timed out, reset) or with an error status.
     func recordUpstreamError(kind: String, backend: String?) {
         Metrics.Counter(label: "spark_bridge_upstream_errors_total", dimensions: [("kind", kind), ("backend", backend ?? "-")], factory: factory).increment()

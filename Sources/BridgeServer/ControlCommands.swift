@@ -20,4 +20,14 @@ public protocol ControlCommands: Sendable {
     func drain(timeout: Duration?, backend: String?) async -> Result<DrainReport, ControlFailure>
     /// `sparkctl resume`: take requests again (all, or for `backend`).
     func resume(backend: String?) async -> Result<ResumeReport, ControlFailure>
+    /// `sparkctl env`: what Claude Code needs, for `alias` (nil: Claude Code's default names), with the
+    /// master key only when `withKey`.
+    func claudeEnv(alias: String?, withKey: Bool) async -> Result<ClaudeEnvReport, ControlFailure>
+}
+
+extension ControlCommands {
+    /// A daemon that cannot tell says so.
+    public func claudeEnv(alias: String?, withKey: Bool) async -> Result<ClaudeEnvReport, ControlFailure> {
+        .failure(ControlFailure(message: "this daemon does not answer claude_env"))
+    }
 }

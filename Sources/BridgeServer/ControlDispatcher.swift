@@ -40,6 +40,8 @@ struct ControlDispatcher: Sendable {
             return Self.encode(await commands.drain(timeout: timeout, backend: backend))
         case .resume(let backend):
             return Self.encode(await commands.resume(backend: backend))
+        case .claudeEnv(let alias, let withKey):
+            return Self.encode(await commands.claudeEnv(alias: alias, withKey: withKey))
         }
     }
 

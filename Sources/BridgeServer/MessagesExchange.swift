@@ -34,6 +34,19 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     private var deployment: Deployment?
     private var translated: TranslatedRequest?
     private var retriedWithSmallerMaxTokens = false
+    /// Claude Code's session id (from `metadata.user_id`), which keys the prompt-size calibration.
+    private var session: String?
+    /// Bytes of the completion body last sent, for the prompt-size calibration.
+    private var sentBodyBytes = 0
+    /// The completion body as serialized to estimate its prompt, when the estimate left it unchanged:
+    /// the first call sends these bytes instead of serializing again.
+    private var serializedBody: [UInt8]?
+    /// Sends `event: ping` while a stream is silent (``BridgeSettings/keepalive``).
+    private var keepalive: RepeatedTask?
+    /// The prompt size `message_start` reported, until it has calibrated the estimate.
+    private var startPromptTokens: Int?
+    /// Whether a tick of the keep-alive timer sends a ping.
+    private var keepaliveClock = KeepaliveClock()
 
     init(bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel, endpoint: AnthropicRequest.Endpoint) {
         self.bridge = bridge
@@ -55,6 +68,12 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             let request = try AnthropicRequest(json: json, endpoint: endpoint)
             record.clientModel = request.model
             guard let resolved = configuration.aliases.resolve(request.model) else {
+                if bridge.unknownModels.shouldWarn(String(request.model.prefix(200))) {
+                    bridge.logger.warning(
+                        "\(record.requestID): a client asked for model \(request.model.prefix(200)), which no model_name matches and no default_model serves: add it (or a pattern) to model_list, or set spark_bridge.default_model",
+                        metadata: ["REQUEST_ID": "\(record.requestID)"]
+                    )
+                }
                 throw AnthropicError(.notFound, configuration.aliases.unknownModelMessage(request.model))
             }
             record.alias = resolved.alias
@@ -74,8 +93,14 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             record.backendModel = deployment.model
             record.backend = deployment.backendName
             self.deployment = deployment
-            let options = RequestTranslationOptions(rescuesQwenMarkup: configuration.settings.rescueQwenXML, fallbackMessageID: "msg_" + record.requestID.dropFirst(4))
-            let translated = try RequestTranslator.translate(request, options: options) { (_: String) throws(AnthropicError) in deployment.model }
+            let options = RequestTranslationOptions(
+                rescuesQwenMarkup: configuration.settings.rescueQwenXML,
+                fallbackMessageID: "msg_" + record.requestID.dropFirst(4),
+                preservesThinking: configuration.settings.preserveThinking
+            )
+            var translated = try RequestTranslator.translate(request, options: options) { (_: String) throws(AnthropicError) in deployment.model }
+            session = ClientSession.id(in: json)
+            if endpoint == .messages { fitOutputBudget(&translated, deployment: deployment) }
             for warning in translated.warnings {
                 bridge.logger.warning("\(record.requestID): \(warning)", metadata: ["REQUEST_ID": "\(record.requestID)"])
             }
@@ -99,7 +124,9 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         switch endpoint {
         case .messages:
             url = BackendURL.chatCompletions(deployment.apiBase)
-            body = JSONValue.object(translated.body).jsonBytes
+            body = serializedBody ?? JSONValue.object(translated.body).jsonBytes
+            serializedBody = nil
+            sentBodyBytes = body.count
         case .countTokens:
             url = BackendURL.tokenize(deployment.apiBase)
             body = translated.tokenizeBody.jsonBytes
@@ -109,7 +136,39 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout)
         )
         phase = .awaitingHead
+        record.upstreamCalls += 1
         call = bridge.startUpstream(request, to: deployment, channel: channel, consumer: self)
+    }
+
+    /// Keeps the first call from being refused for `max_tokens` (see ``OutputBudget``): against the
+    /// window the health monitor learnt from the backend's `/v1/models`, with the prompt estimated
+    /// from the body's size, calibrated by what the backend counted for this session before.
+    private func fitOutputBudget(_ translated: inout TranslatedRequest, deployment: Deployment) {
+        let bytes = JSONValue.object(translated.body).jsonBytes
+        let estimate = PromptSizeEstimate.tokens(bodyBytes: bytes.count, calibratedBy: bridge.promptSizes.sample(session: session, deployment: Self.calibrationKey(deployment)))
+        translated.context.estimatedPromptTokens = estimate
+        let window = bridge.health.maxModelLen(model: deployment.model, apiBase: deployment.apiBase)
+        let requested = translated.body["max_tokens"]?.intValue
+        switch OutputBudget.decide(requested: requested, window: window, estimatedPromptTokens: estimate) {
+        case .unchanged:
+            serializedBody = bytes
+        case .omitted:
+            translated.body["max_tokens"] = nil
+            record.addNote("max_tokens \(requested ?? 0) left out: the window is \(window ?? 0)")
+        case .clamped(let room):
+            translated.body["max_tokens"] = .int(room)
+            record.addNote("max_tokens \(requested ?? 0) clamped to \(room): window \(window ?? 0), prompt about \(estimate)")
+        }
+    }
+
+    private static func calibrationKey(_ deployment: Deployment) -> String {
+        "\(deployment.apiBase.absoluteString) \(deployment.model)"
+    }
+
+    /// The backend counted `promptTokens` for the body last sent.
+    private func calibrate(promptTokens: Int) {
+        guard let deployment, sentBodyBytes > 0 else { return }
+        bridge.promptSizes.record(.init(bodyBytes: sentBodyBytes, promptTokens: promptTokens), session: session, deployment: Self.calibrationKey(deployment))
     }
 
     // MARK: UpstreamConsumer
@@ -125,6 +184,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             writer.flush()
             phase = .streaming(SSEDecoder(), StreamTranslator(context: translated.context))
             bridge.tracker.streamStarted(record.requestID)
+            startKeepalive()
         } else {
             phase = .collecting(status: status, body: [])
         }
@@ -147,6 +207,11 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 write(translator.abort(with: AnthropicError(.api, "The backend sent a stream event larger than \(decoder.maximumEventLength) bytes")), into: &output)
             }
             phase = .streaming(decoder, translator)
+            if let prompt = startPromptTokens, translator.startUsageSource == .backend {
+                startPromptTokens = nil
+                calibrate(promptTokens: prompt)
+            }
+            if !output.isEmpty { keepaliveClock.wrote() }
             writer.body(output)
             writer.flush()
             if translator.isFinished { endStream(translator) }
@@ -209,6 +274,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     // MARK: ActiveExchange
 
     func clientClosed() {
+        stopKeepalive()
         call?.cancel()
         if case .done = phase { return }
         phase = .done
@@ -228,6 +294,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         case .done:
             return
         case .streaming(_, var translator):
+            stopKeepalive()
             var output: [UInt8] = []
             write(translator.abort(with: error), into: &output)
             writer.body(output)
@@ -242,9 +309,42 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
 
     private func write(_ events: [AnthropicStreamEvent], into output: inout [UInt8]) {
         for event in events {
-            if case .contentBlockDelta = event { record.markFirstToken() }
+            switch event {
+            case .contentBlockDelta: record.markFirstToken()
+            case .messageStart(let message):
+                startPromptTokens = message.usage.inputTokens + message.usage.cacheReadInputTokens
+            default: break
+            }
             event.writeSSE(into: &output)
         }
+    }
+
+    // MARK: Keep-alive
+
+    /// From the backend's 200 on, a silent stream gets `event: ping` every `keepalive_seconds` (before
+    /// `message_start` too: vLLM sends nothing until the first token); ``KeepaliveClock`` decides.
+    private func startKeepalive() {
+        guard let interval = configuration.settings.keepalive, keepalive == nil else { return }
+        let amount = TimeAmount.nanoseconds(max(1_000_000, interval.nanoseconds))
+        let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        keepalive = channel.eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { _ in
+            bound.value.keepaliveTick()
+        }
+    }
+
+    private func keepaliveTick() {
+        guard case .streaming = phase else { return stopKeepalive() }
+        guard keepaliveClock.tick(clientWritable: channel.isWritable) else { return }
+        var output: [UInt8] = []
+        AnthropicStreamEvent.ping.writeSSE(into: &output)
+        record.keepalivePings = keepaliveClock.pings
+        writer.body(output)
+        writer.flush()
+    }
+
+    private func stopKeepalive() {
+        keepalive?.cancel()
+        keepalive = nil
     }
 
     private func endStream(_ translator: StreamTranslator) {
@@ -252,7 +352,15 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         // A stream the translation failed (oversized event, bad chunk) is over for the client: stop
         // reading the backend too, so it frees the slot instead of generating for no one.
         if translator.failed { call?.cancel() }
+        stopKeepalive()
         record.usage = translator.finalUsage
+        if translator.startUsageSource != .backend, let usage = translator.finalUsage {
+            // A backend without continuous usage reported the prompt at the end: later estimates use it.
+            calibrate(promptTokens: usage.inputTokens + usage.cacheReadInputTokens)
+        }
+        if translator.startUsageSource == .estimate {
+            record.addNote("message_start usage estimated: the backend reported no prompt size in its first chunk")
+        }
         if translator.failed, record.note == nil { record.note = "stream ended with an error event" }
         writer.end()
     }
@@ -266,7 +374,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             }
             let error = UpstreamErrorMapper.map(status: status, body: body, context: translated.context)
             if retryWithSmallerMaxTokens(status: status, body: body) { return }
-            record.note = "backend HTTP \(status)"
+            record.addNote("backend HTTP \(status)")
             record.upstreamError = UpstreamError.metricKind(httpStatus: status)
             finish(with: error)
             return
@@ -289,6 +397,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 do { json = try JSONParser.parse(body) } catch { throw AnthropicError(.api, "The backend's answer is not valid JSON") }
                 let message = try ResponseTranslator.translate(json, context: translated.context)
                 record.usage = message.usage
+                calibrate(promptTokens: message.usage.inputTokens + message.usage.cacheReadInputTokens)
                 record.markFirstToken()
                 phase = .done
                 writer.respondJSON(message.json)
@@ -310,7 +419,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         retriedWithSmallerMaxTokens = true
         translated.body["max_tokens"] = .int(fit)
         self.translated = translated
-        record.note = "max_tokens lowered from \(asked) to \(fit) to fit the context"
+        record.addNote("max_tokens lowered from \(asked) to \(fit) to fit the context")
         bridge.logger.notice("\(record.requestID): max_tokens \(asked) does not fit next to the prompt; retrying with \(fit)", metadata: ["REQUEST_ID": "\(record.requestID)"])
         send()
         return true

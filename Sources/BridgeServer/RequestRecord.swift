@@ -17,6 +17,10 @@ final class RequestRecord {
     var firstTokenAt: NIODeadline?
     var usage: AnthropicUsage?
     var note: String?
+    /// Requests sent to a backend for this one (a retry makes two).
+    var upstreamCalls = 0
+    /// `event: ping`s sent to keep a silent stream open.
+    var keepalivePings = 0
     /// The kind of backend failure, for `spark_bridge_upstream_errors_total` (`connect`, `timeout`, `http_5xx`…).
     var upstreamError: String?
 
@@ -25,6 +29,11 @@ final class RequestRecord {
         self.method = method
         self.path = path
         self.route = route
+    }
+
+    /// Adds to the note (after what it already says).
+    func addNote(_ text: String) {
+        note = note.map { "\($0); \(text)" } ?? text
     }
 
     func markFirstToken() {
@@ -65,9 +74,18 @@ final class RequestRecord {
             metadata["INPUT_TOKENS"] = "\(input)"
             metadata["OUTPUT_TOKENS"] = "\(usage.outputTokens)"
         }
+        if upstreamCalls > 0 {
+            text += " upstream_calls=\(upstreamCalls)"
+            metadata["UPSTREAM_CALLS"] = "\(upstreamCalls)"
+        }
+        if keepalivePings > 0 {
+            text += " pings=\(keepalivePings)"
+            metadata["KEEPALIVE_PINGS"] = "\(keepalivePings)"
+        }
         if let note { text += " (\(Self.clipped(note)))" }
         logger.info("\(text)", metadata: metadata)
         if let upstreamError { metrics.recordUpstreamError(kind: upstreamError, backend: backend) }
+        if upstreamCalls > 0 { metrics.recordUpstreamCalls(upstreamCalls, alias: alias) }
         metrics.recordRequest(
             route: route, alias: alias, status: status ?? 0,
             timeToFirstToken: firstTokenAt.map { .nanoseconds(($0 - started).nanoseconds) },

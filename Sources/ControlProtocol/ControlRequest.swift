@@ -18,6 +18,9 @@ public enum ControlRequest: Sendable, Equatable {
     case drain(timeoutSeconds: Double? = nil, backend: String? = nil)
     /// Take requests again, everywhere or on one backend: `ResumeReport`.
     case resume(backend: String? = nil)
+    /// What Claude Code needs to use the bridge, for `alias` (nil: Claude Code's own default names),
+    /// with the master key itself only when `withKey`: `ClaudeEnvReport`.
+    case claudeEnv(alias: String? = nil, withKey: Bool = false)
 
     /// The verb's name on the wire.
     public var verb: ControlVerb {
@@ -28,6 +31,7 @@ public enum ControlRequest: Sendable, Equatable {
         case .reload: .reload
         case .drain: .drain
         case .resume: .resume
+        case .claudeEnv: .claudeEnv
         }
     }
 
@@ -74,6 +78,9 @@ public enum ControlRequest: Sendable, Equatable {
             return .drain(timeoutSeconds: arguments.timeoutSeconds, backend: arguments.backend)
         case .resume:
             return .resume(backend: arguments.backend)
+        case .claudeEnv:
+            if let alias = arguments.alias, alias.isEmpty { throw .invalidArgument("alias must not be empty") }
+            return .claudeEnv(alias: arguments.alias, withKey: arguments.withKey ?? false)
         }
     }
 
@@ -87,9 +94,11 @@ public enum ControlRequest: Sendable, Equatable {
     private struct Arguments: Decodable {
         let timeoutSeconds: Double?
         let backend: String?
+        let alias: String?
+        let withKey: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case timeoutSeconds = "timeout_seconds", backend
+            case timeoutSeconds = "timeout_seconds", backend, alias, withKey = "with_key"
         }
     }
 
@@ -107,10 +116,17 @@ public enum ControlRequest: Sendable, Equatable {
         let verb: String
         let timeoutSeconds: Double?
         let backend: String?
+        var alias: String?
+        var withKey: Bool?
 
         init(_ request: ControlRequest) {
             verb = request.verb.rawValue
             switch request {
+            case .claudeEnv(let alias, let withKey):
+                timeoutSeconds = nil
+                backend = nil
+                self.alias = alias
+                self.withKey = withKey ? true : nil
             case .drain(let timeout, let backend):
                 timeoutSeconds = timeout
                 self.backend = backend
@@ -124,7 +140,7 @@ public enum ControlRequest: Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case version, verb, timeoutSeconds = "timeout_seconds", backend
+            case version, verb, timeoutSeconds = "timeout_seconds", backend, alias, withKey = "with_key"
         }
     }
 }
@@ -132,6 +148,7 @@ public enum ControlRequest: Sendable, Equatable {
 /// The verbs the daemon answers.
 public enum ControlVerb: String, Sendable, CaseIterable, Codable {
     case status, health, aliases, reload, drain, resume
+    case claudeEnv = "claude_env"
 }
 
 /// Why a request line could not be read; the daemon answers it with an error response and keeps

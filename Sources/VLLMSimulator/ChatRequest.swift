@@ -46,7 +46,8 @@ struct ChatRequest: Sendable {
         self.messages = messages
         stream = object["stream"]?.boolValue ?? false
         includeUsage = object["stream_options"]?["include_usage"]?.boolValue ?? false
-        continuousUsage = object["stream_options"]?["continuous_usage_stats"]?.boolValue ?? false
+        // vLLM's should_include_usage: continuous usage only together with include_usage.
+        continuousUsage = includeUsage && (object["stream_options"]?["continuous_usage_stats"]?.boolValue ?? false)
         maxTokens = nil
         for key in ["max_completion_tokens", "max_tokens"] {
             guard let value = object[key], !value.isNull else { continue }

@@ -156,7 +156,7 @@ final class CompletionExchange {
                 drop(after: flush(&buffer))
                 return
             }
-            buffer.writeBytes(bytes(for: event))
+            buffer.writeBytes(bytes(for: event, slot: slot))
             written += 1
             next += 1
         }
@@ -164,13 +164,14 @@ final class CompletionExchange {
         finishStream()
     }
 
-    private func bytes(for event: Event) -> [UInt8] {
-        Self.bytes(for: event, generation: generation, request: request, encoder: encoder, errorFormat: state.configuration.errorFormat)
+    private func bytes(for event: Event, slot: Int) -> [UInt8] {
+        Self.bytes(for: event, slot: slot, generation: generation, request: request, encoder: encoder, errorFormat: state.configuration.errorFormat)
     }
 
-    /// The bytes of one stream event (empty for `.whole`, which is not a stream event).
+    /// The bytes of one stream event (empty for `.whole`, which is not a stream event); `slot` is the
+    /// token count the event waits for (for a step, the tokens generated through it).
     static func bytes(
-        for event: Event, generation: Generation, request: ChatRequest, encoder: ChunkEncoder, errorFormat: ErrorFormat
+        for event: Event, slot: Int, generation: Generation, request: ChatRequest, encoder: ChunkEncoder, errorFormat: ErrorFormat
     ) -> [UInt8] {
         let prompt = generation.promptTokens
         var usage: ChunkEncoder.Usage?
@@ -179,9 +180,9 @@ final class CompletionExchange {
         case .role:
             return encoder.roleChunk(usage: usage)
         case .step(let index):
-            if usage != nil {
-                usage?.completion = generation.steps[...index].reduce(0) { $0 + $1.cost }
-            }
+            // The step's slot is the tokens generated through it (summing the steps here would make a
+            // long stream quadratic).
+            usage?.completion = slot
             let isLast = index == generation.steps.count - 1
             var finish: Finish?
             if isLast, case .onLastStep(let onLast) = generation.ending { finish = onLast }

@@ -44,9 +44,16 @@ public enum ScriptedText: Sendable, Equatable {
 /// `tool_calls` (`[{"name", "arguments": {…}}]`), `finish`, `error` (`{"status", "message", "type"?,
 /// "param"?}`), `midstream_error` (string), `drop_after_chunks` (int), `no_finish` (bool),
 /// `prompt_tokens`, `cached_tokens` (int), `tokens_per_second` (number), `ttft_ms` (int), `fault`
-/// (``SimFault``: a broken backend's answer instead of a completion), and
+/// (``SimFault``: a broken backend's answer instead of a completion),
 /// `on_tool_result` (a directive, or an array of them, used instead when tool results follow the
-/// user message: the n-th array element after the n-th assistant turn, the last one repeating).
+/// user message: the n-th array element after the n-th assistant turn, the last one repeating), and
+/// `on_user_text` (`[{"contains": S, "reply": {directive}}]`: the first rule whose `S` is in the text
+/// of the conversation's last user message, outside any directive, answers instead — e.g. a client's
+/// compaction request).
+///
+/// The directive that applies is the one in the last user message that has one: a client may add
+/// user text after the tool results (Claude Code's reminders), and the script still runs. When no
+/// user message has one, the last tool result that has one applies.
 public struct SimDirective: Sendable, Equatable {
     /// `text`: the answer's content.
     public var text: ScriptedText?
@@ -93,13 +100,30 @@ public struct SimDirective: Sendable, Equatable {
     static let knownFields: Set<String> = [
         "text", "reasoning", "raw_content", "tool_calls", "finish", "error", "midstream_error",
         "drop_after_chunks", "no_finish", "prompt_tokens", "cached_tokens", "tokens_per_second", "ttft_ms",
-        "fault", "on_tool_result",
+        "fault", "on_tool_result", "on_user_text",
     ]
 
     /// The directive that applies to a conversation, `nil` when the last user message has none.
     public static func find(in messages: [JSONValue]) throws(APIError) -> SimDirective? {
-        guard let userIndex = messages.lastIndex(where: { $0["role"]?.stringValue == "user" }) else { return nil }
-        guard var object = try extractObject(from: messages[userIndex]) else { return nil }
+        var found: (index: Int, object: JSONObject)?
+        // User messages first; then tool results (a file the client read), for a conversation whose
+        // first turns the client dropped (Claude Code truncates the oldest turns before compacting).
+        for role in ["user", "tool"] where found == nil {
+            for index in messages.indices.reversed() where messages[index]["role"]?.stringValue == role {
+                if let object = try extractObject(from: messages[index]) {
+                    found = (index, object)
+                    break
+                }
+            }
+        }
+        guard let (userIndex, original) = found else { return nil }
+        var object = original
+        if let rules = object["on_user_text"] {
+            let lastUser = messages.last { $0["role"]?.stringValue == "user" }
+            if let reply = try matchingReply(rules, text: lastUser.map(textOutsideDirectives) ?? "") {
+                return try SimDirective(object: reply)
+            }
+        }
         let later = messages[(userIndex + 1)...]
         if let followUps = object["on_tool_result"], later.contains(where: { $0["role"]?.stringValue == "tool" }) {
             let turns = later.filter { $0["role"]?.stringValue == "assistant" }.count
@@ -114,6 +138,44 @@ public struct SimDirective: Sendable, Equatable {
             }
         }
         return try SimDirective(object: object)
+    }
+
+    /// The reply of the first `on_user_text` rule whose `contains` is in `text`.
+    private static func matchingReply(_ rules: JSONValue, text: String) throws(APIError) -> JSONObject? {
+        guard let list = rules.arrayValue else { throw invalid("on_user_text must be an array of {contains, reply}") }
+        for rule in list {
+            guard let needle = rule["contains"]?.stringValue, !needle.isEmpty, let reply = rule["reply"]?.objectValue else {
+                throw invalid("on_user_text entries need a non-empty string 'contains' and an object 'reply'")
+            }
+            if text.contains(needle) { return reply }
+        }
+        return nil
+    }
+
+    /// A message's text with every `[[sim:…]]` directive cut out.
+    static func textOutsideDirectives(_ message: JSONValue) -> String {
+        var texts: [String] = []
+        switch message["content"] {
+        case .string(let text)?: texts = [text]
+        case .array(let parts)?: texts = parts.compactMap { $0["text"]?.stringValue }
+        default: break
+        }
+        let needle = Array(opener.utf8)
+        return texts.map { text in
+            let bytes = Array(text.utf8)
+            var kept: [UInt8] = []
+            var offset = 0
+            while let start = bytes.firstIndex(of: needle, from: offset) {
+                kept += bytes[offset..<start]
+                guard let end = (try? parseDirective(bytes, jsonStart: start + needle.count))?.end else {
+                    offset = start
+                    break
+                }
+                offset = end
+            }
+            kept += bytes[offset...]
+            return String(decoding: kept, as: UTF8.self)
+        }.joined(separator: "\n")
     }
 
     /// Parses a directive's JSON object.
@@ -177,6 +239,7 @@ public struct SimDirective: Sendable, Equatable {
             throw SimDirective.invalid("ttft_ms must be at most \(Self.maximumTTFTMilliseconds)")
         }
         if let fault = object["fault"] { self.fault = try SimFault(json: fault) }
+        if let rules = object["on_user_text"] { _ = try SimDirective.matchingReply(rules, text: "") }
     }
 
     /// Scripted text, or `nil` when the field is absent.

@@ -39,7 +39,7 @@ public enum SimulatedCompletion {
         let encoder = ChunkEncoder(id: completionID, created: created, model: model, reasoningField: configuration.reasoningField)
         return CompletionExchange.streamEvents(generation: generation, request: request).map { planned in
             CompletionExchange.bytes(
-                for: planned.event, generation: generation, request: request, encoder: encoder, errorFormat: configuration.errorFormat
+                for: planned.event, slot: planned.slot, generation: generation, request: request, encoder: encoder, errorFormat: configuration.errorFormat
             )
         }
     }

@@ -14,7 +14,7 @@ struct SparkctlCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             StatusCommand.self, HealthCommand.self, AliasesCommand.self, ReloadCommand.self,
-            DrainCommand.self, ResumeCommand.self, CheckCommand.self,
+            DrainCommand.self, ResumeCommand.self, CheckCommand.self, EnvCommand.self,
         ]
     )
 

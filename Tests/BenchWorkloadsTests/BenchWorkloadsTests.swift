@@ -91,7 +91,7 @@ struct BenchWorkloadsTests {
         #expect(translated.body["model"] == .string(VLLMStreamWorkload.backendModel))
         #expect(translated.body["max_tokens"] == 32_000)
         #expect(translated.body["stream"] == true)
-        #expect(translated.body["stream_options"] == ["include_usage": true])
+        #expect(translated.body["stream_options"] == ["include_usage": true, "continuous_usage_stats": true])
         #expect(translated.body["chat_template_kwargs"] == ["enable_thinking": true])
     }
 

@@ -32,5 +32,6 @@ struct DefaultConfigFileTests {
         let other = try #require(aliases.resolve("gpt-4o"))
         #expect(other.match == .defaultModel && other.alias == "claude-sonnet-*")
         #expect(other.deployments.first?.apiBase.absoluteString == "http://192.168.1.50:8888/v1")
+        #expect(aliases.claudeCodeWarning == nil, "Claude Code's default names must resolve with the shipped config")
     }
 }

@@ -118,7 +118,7 @@ struct RequestTranslationTests {
 
     // MARK: Rule 5
 
-    @Test("rule 5: assistant text → content, tool_use → tool_calls with JSON text arguments, thinking never sent")
+    @Test("rule 5: assistant text → content, tool_use → tool_calls with JSON text arguments, thinking → reasoning and reasoning_content")
     func rule5Assistant() throws {
         let fixture = try Fixtures.json("anthropic/anthropic-request-all-fields.json")
         var object = try #require(fixture.objectValue)
@@ -131,8 +131,43 @@ struct RequestTranslationTests {
                 "id": "toolu_01A09q90qw90lq917835lq9", "type": "function",
                 "function": ["name": "get_weather", "arguments": "{\"location\":\"Paris\"}"],
             ]],
+            "reasoning": "I should look up the weather.",
+            "reasoning_content": "I should look up the weather.",
         ])
-        #expect(!JSONValue.object(try Translate.request(.object(object)).body).jsonString.contains("I should look up the weather"))
+        #expect(!JSONValue.object(try Translate.request(.object(object)).body).jsonString.contains("\"signature\""))
+    }
+
+    @Test("rule 5: thinking is replayed in the assistant's reasoning fields (signature ignored), redacted_thinking dropped, both fields carry the same text")
+    func rule5ThinkingReplayed() throws {
+        let messages: [JSONValue] = [
+            Self.user("a"),
+            Self.assistant([
+                ["type": "thinking", "thinking": "First idea.", "signature": "c2lnbmF0dXJl"],
+                ["type": "redacted_thinking", "data": "ZW5jcnlwdGVk"],
+                ["type": "thinking", "thinking": "Second idea.", "signature": "c2ln"],
+                ["type": "text", "text": "Answer."],
+            ]),
+            Self.user("b"),
+        ]
+        let translated = try Translate.request(Self.body(messages))
+        let assistant = JSONValue.object(translated.body).messageList[1]
+        #expect(assistant["reasoning"] == "First idea.\nSecond idea.")
+        #expect(assistant["reasoning_content"] == "First idea.\nSecond idea.")
+        #expect(assistant["content"] == "Answer.")
+        let text = JSONValue.object(translated.body).jsonString
+        #expect(!text.contains("ZW5jcnlwdGVk") && !text.contains("c2lnbmF0dXJl"))
+        #expect(translated.body["chat_template_kwargs"] == nil)
+        #expect(translated.warnings.isEmpty)
+    }
+
+    @Test("rule 5: preserve_thinking adds chat_template_kwargs.preserve_thinking next to enable_thinking")
+    func rule5PreserveThinking() throws {
+        var body = try #require(Self.body([Self.user("a")]).objectValue)
+        body["thinking"] = ["type": "enabled", "budget_tokens": 2048]
+        let preserved = try RequestTranslator.translate(AnthropicRequest(json: .object(body), endpoint: .messages), options: RequestTranslationOptions(preservesThinking: true)) { (_: String) throws(AnthropicError) in "m" }
+        #expect(preserved.body["chat_template_kwargs"] == ["enable_thinking": true, "preserve_thinking": true])
+        let plain = try RequestTranslator.translate(AnthropicRequest(json: .object(body), endpoint: .messages)) { (_: String) throws(AnthropicError) in "m" }
+        #expect(plain.body["chat_template_kwargs"] == ["enable_thinking": true])
     }
 
     @Test("rule 5: an assistant turn that only thought is left out")
@@ -321,7 +356,7 @@ struct RequestTranslationTests {
 
     // MARK: Rule 10
 
-    @Test("rule 10: max_tokens, temperature, top_p, top_k, stop and stream with include_usage")
+    @Test("rule 10: max_tokens, temperature, top_p, top_k, stop and stream with include_usage and continuous_usage_stats")
     func rule10SamplingAndStream() throws {
         let translated = try Translate.request(try Fixtures.json("anthropic/anthropic-request-all-fields.json").removingPDF())
         #expect(translated.body["max_tokens"] == 4096)
@@ -330,7 +365,7 @@ struct RequestTranslationTests {
         #expect(translated.body["top_k"] == 40)
         #expect(translated.body["stop"] == ["</answer>"])
         #expect(translated.body["stream"] == true)
-        #expect(translated.body["stream_options"] == ["include_usage": true])
+        #expect(translated.body["stream_options"] == ["include_usage": true, "continuous_usage_stats": true])
         #expect(translated.context.stopSequences == ["</answer>"])
     }
 

@@ -167,6 +167,25 @@ struct SparkctlTests {
         }
     }
 
+    @Test("env prints exports for Claude Code; the key only with --with-key; --alias is sent; a refusal exits 1")
+    func env() async throws {
+        let commands = FakeCommands()
+        try await withControlServer(commands: commands) { _, path in
+            let plain = try await Sparkctl.run(["env", "--socket", path])
+            #expect(plain.status == 0, "\(plain)")
+            #expect(plain.stdout.contains("export ANTHROPIC_BASE_URL=http://127.0.0.1:4000\n"))
+            #expect(plain.stdout.contains(#"export ANTHROPIC_API_KEY="${ANTHROPIC_API_KEY:?"#) && !plain.stdout.contains("sk-master"))
+            #expect(plain.stdout.contains("export CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000\n"))
+            #expect(plain.stdout.contains("export CLAUDE_AUTOCOMPACT_PCT_OVERRIDE=77\n"))
+            let keyed = try await Sparkctl.run(["env", "--with-key", "--alias", "local", "--socket", path])
+            #expect(keyed.stdout.contains("export ANTHROPIC_API_KEY=sk-master\n"))
+            #expect(keyed.stdout.contains("export ANTHROPIC_DEFAULT_HAIKU_MODEL=local\n"))
+            let refused = try await Sparkctl.run(["env", "--alias", "nowhere", "--socket", path])
+            #expect(refused.status == 1 && refused.stderr.contains("unknown model nowhere"))
+        }
+        #expect(commands.calls == ["claude_env - false", "claude_env local true", "claude_env nowhere false"])
+    }
+
     @Test("SPARKCTL_SOCKET names the socket when --socket does not")
     func socketFromEnvironment() async throws {
         try await withControlServer { _, path in

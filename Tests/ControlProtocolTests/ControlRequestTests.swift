@@ -66,7 +66,7 @@ struct ControlRequestTests {
     func unknownVerb() {
         #expect(throws: ControlRequestError.unknownVerb("restart")) { try parse(#"{"version":1,"verb":"restart"}"#) }
         #expect(ControlRequestError.unknownVerb("restart").description
-            == #"unknown verb "restart"; expected one of status, health, aliases, reload, drain, resume"#)
+            == #"unknown verb "restart"; expected one of status, health, aliases, reload, drain, resume, claude_env"#)
     }
 
     @Test("bad arguments are refused with the argument's name", arguments: [
@@ -87,5 +87,81 @@ struct ControlRequestTests {
 
     private func parse(_ text: String) throws(ControlRequestError) -> ControlRequest {
         try ControlRequest.parse(Array(text.utf8))
+    }
+}
+
+@Suite("sparkctl env: Claude Code settings from the backend's window")
+struct ClaudeCodeEnvironmentTests {
+    @Test("a 32k window: 8192 output tokens, the 100k minimum compact window, a percentage that compacts below the window")
+    func window32k() {
+        let settings = ClaudeCodeEnvironment.settings(window: 32768)
+        #expect(settings.maxOutputTokens == 8192)
+        #expect(settings.compactWindow == 100_000)
+        #expect(settings.compactPercent == 23)
+        // Claude Code 2.1.332: effective = 100000 − min(8192, 20000); threshold = effective × 23 / 100.
+        #expect(settings.compactThreshold == 21115)
+        #expect(settings.compactThreshold + settings.maxOutputTokens <= 32768)
+    }
+
+    @Test("a 131k window: 32000 output tokens, the window itself, compaction before window − output")
+    func window131k() {
+        let settings = ClaudeCodeEnvironment.settings(window: 131_072)
+        #expect(settings.maxOutputTokens == 32000)
+        #expect(settings.compactWindow == 131_072)
+        #expect(settings.compactPercent == 77)
+        #expect(settings.compactThreshold + settings.maxOutputTokens <= 131_072)
+    }
+
+    @Test("every window leaves room for the output asked for")
+    func allWindowsFit() {
+        for window in stride(from: 2048, through: 1_048_576, by: 4096) {
+            let settings = ClaudeCodeEnvironment.settings(window: window)
+            #expect(settings.compactThreshold + settings.maxOutputTokens <= window, "window \(window)")
+            #expect((1...100).contains(settings.compactPercent))
+        }
+    }
+
+    static func report(keyRequired: Bool = false, key: String? = nil, window: Int? = 32768) -> ClaudeEnvReport {
+        ClaudeEnvReport(
+            baseURL: "http://127.0.0.1:4000", keyRequired: keyRequired, key: key, model: "claude-opus-5-5",
+            opusModel: "claude-opus-5-5", sonnetModel: "claude-sonnet-5-5", haikuModel: "it's local", contextWindow: window
+        )
+    }
+
+    @Test("exports: base URL, names (quoted when needed), limits; a placeholder key when none is checked")
+    func exports() {
+        let text = ClaudeCodeEnvironment.exports(Self.report())
+        #expect(text.contains("export ANTHROPIC_BASE_URL=http://127.0.0.1:4000\n"))
+        #expect(text.contains("export ANTHROPIC_API_KEY=spark-bridge-local\n"))
+        #expect(text.contains("export ANTHROPIC_MODEL=claude-opus-5-5\n"))
+        #expect(text.contains(#"export ANTHROPIC_DEFAULT_HAIKU_MODEL='it'\''s local'"#))
+        #expect(text.contains("export CLAUDE_CODE_MAX_OUTPUT_TOKENS=8192\n"))
+        #expect(text.contains("export CLAUDE_CODE_AUTO_COMPACT_WINDOW=100000\n"))
+        #expect(text.contains("export CLAUDE_AUTOCOMPACT_PCT_OVERRIDE=23\n"))
+    }
+
+    @Test("a master key: the variable is required, the key printed only when asked for")
+    func keys() {
+        let required = ClaudeCodeEnvironment.exports(Self.report(keyRequired: true))
+        #expect(required.contains(#"export ANTHROPIC_API_KEY="${ANTHROPIC_API_KEY:?"#))
+        #expect(!required.contains("sk-secret"))
+        let given = ClaudeCodeEnvironment.exports(Self.report(keyRequired: true, key: "sk-secret"))
+        #expect(given.contains("export ANTHROPIC_API_KEY=sk-secret\n"))
+    }
+
+    @Test("no window reported yet: no limits, and a comment that says why")
+    func noWindow() {
+        let text = ClaudeCodeEnvironment.exports(Self.report(window: nil))
+        #expect(!text.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS") && text.contains("# No backend has reported"))
+    }
+
+    @Test("claude_env on the wire: alias and with_key round-trip; an empty alias is refused")
+    func wire() throws {
+        let request = ControlRequest.claudeEnv(alias: "local", withKey: true)
+        let line = request.encodedLine()
+        #expect(try ControlRequest.parse(Array(line.dropLast())) == request)
+        #expect(String(decoding: line, as: UTF8.self).contains(#""verb":"claude_env""#))
+        #expect(try ControlRequest.parse(Array(#"{"version":1,"verb":"claude_env"}"#.utf8)) == .claudeEnv(alias: nil, withKey: false))
+        #expect(throws: ControlRequestError.self) { try ControlRequest.parse(Array(#"{"version":1,"verb":"claude_env","alias":""}"#.utf8)) }
     }
 }

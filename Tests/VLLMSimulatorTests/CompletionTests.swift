@@ -125,6 +125,21 @@ struct CompletionTests {
         }
     }
 
+    @Test("continuous_usage_stats without include_usage puts usage nowhere, as vLLM's should_include_usage")
+    func continuousUsageNeedsIncludeUsage() async throws {
+        try await withSimulator { server in
+            let response = try await RawHTTPClient.post(
+                port: server.port, path: "/v1/chat/completions",
+                json: chatRequest(
+                    directive: ["text": ["A"], "prompt_tokens": 7], stream: true,
+                    extra: ["stream_options": ["continuous_usage_stats": true]]
+                )
+            )
+            #expect(!response.events.isEmpty)
+            #expect(response.events.allSatisfy { !$0.contains(#""usage""#) })
+        }
+    }
+
     @Test("include_reasoning false hides reasoning but still counts its tokens")
     func hiddenReasoning() async throws {
         try await withSimulator { server in

@@ -51,6 +51,46 @@ struct UnitTests {
         #expect(throws: APIError.self) { try SimDirective.find(in: [["role": "user", "content": #"[[sim:{"text":"x"}"#]]) }
     }
 
+    @Test("multi-turn scripts: user text after the tool results (Claude Code's reminders) keeps the script; steps follow the assistant turns")
+    func scriptSurvivesReminders() throws {
+        let directive = #"[[sim:{"tool_calls":[{"name":"Read","arguments":{"file_path":"/a"}}],"on_tool_result":[{"text":"one"},{"text":"two"}]}]]"#
+        var messages: [JSONValue] = [["role": "user", "content": .string("go " + directive)]]
+        #expect(try SimDirective.find(in: messages)?.toolCalls?.first?.name == "Read")
+        messages += [
+            ["role": "assistant", "content": nil, "tool_calls": [["id": "c1", "type": "function", "function": ["name": "Read", "arguments": "{}"]]]],
+            ["role": "tool", "tool_call_id": "c1", "content": "text"],
+            ["role": "user", "content": "<system-reminder>later</system-reminder>"],
+        ]
+        #expect(try SimDirective.find(in: messages)?.text == .text("one"))
+        messages += [
+            ["role": "assistant", "content": nil, "tool_calls": [["id": "c2", "type": "function", "function": ["name": "Read", "arguments": "{}"]]]],
+            ["role": "tool", "tool_call_id": "c2", "content": "text"],
+        ]
+        #expect(try SimDirective.find(in: messages)?.text == .text("two"))
+    }
+
+    @Test("on_user_text: the first rule whose text is in the last user message answers, directives' own text excluded")
+    func onUserText() throws {
+        let directive = #"[[sim:{"text":"plain","on_user_text":[{"contains":"create a detailed summary","reply":{"text":"Summary."}},{"contains":"MARKER-9","reply":{"text":"after"}}]}]]"#
+        var messages: [JSONValue] = [["role": "user", "content": .string("go " + directive)]]
+        #expect(try SimDirective.find(in: messages)?.text == .text("plain"))
+        messages += [["role": "assistant", "content": "plain"], ["role": "user", "content": "Your task is to create a detailed summary of the conversation"]]
+        #expect(try SimDirective.find(in: messages)?.text == .text("Summary."))
+        #expect(SimDirective.textOutsideDirectives(["role": "user", "content": .string("a " + directive + " b")]) == "a  b")
+        #expect(throws: APIError.self) { try SimDirective(object: ["on_user_text": [["contains": "x"]]]) }
+    }
+
+    @Test("a directive in a tool result applies when no user message has one (the client dropped the first turns)")
+    func directiveInToolResult() throws {
+        let messages: [JSONValue] = [
+            ["role": "user", "content": "[earlier conversation truncated]"],
+            ["role": "assistant", "content": nil, "tool_calls": [["id": "c1", "type": "function", "function": ["name": "Read", "arguments": "{}"]]]],
+            ["role": "tool", "tool_call_id": "c1", "content": #"file text [[sim:{"text":"from the file"}]]"#],
+            ["role": "user", "content": "Summarize."],
+        ]
+        #expect(try SimDirective.find(in: messages)?.text == .text("from the file"))
+    }
+
     @Test("plan: a stop string spanning pieces ends in the piece that completes it")
     func stopAcrossPieces() throws {
         let request = try ChatRequest(body: [

@@ -268,8 +268,9 @@ def sim_small_context(start_sim: Any) -> Sim:
 
 @pytest.fixture(scope="session")
 def sim_large_context(start_sim: Any) -> Sim:
-    """A backend with a 400k-token context: room for answers far larger than socket buffers."""
-    return start_sim("vllm-sim-large-context", "--max-model-len", "400000")
+    """A backend with a 1M-token context: room for answers far larger than socket buffers, next to
+    prompts that carry them (a 1 MB body is estimated at up to 370k tokens when max_tokens is fitted)."""
+    return start_sim("vllm-sim-large-context", "--max-model-len", "1000000")
 
 
 # Bridges.

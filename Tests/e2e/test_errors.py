@@ -265,7 +265,10 @@ def test_context_overflow_is_retried_once_with_the_max_tokens_that_fit(bridge_to
     assert message.content[0].text == "Fits now."
     assert message.stop_reason == "end_turn"
     sent = bridge_to_small_context.sim.requests(marker)
-    assert [r["body"]["max_tokens"] for r in sent] == [800, SMALL_CONTEXT - 600]
+    # The prompt (scripted at 600 tokens) is far larger than its body suggests, so the bridge's estimate
+    # misses and vLLM refuses the first call; the one retry asks for exactly the room the error names.
+    assert len(sent) == 2 and sent[0]["body"]["max_tokens"] <= 800
+    assert sent[1]["body"]["max_tokens"] == SMALL_CONTEXT - 600
     assert [r["status"] for r in sent] == [400, 200]
 
 

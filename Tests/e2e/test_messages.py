@@ -93,7 +93,7 @@ def test_stream_text_and_final_message_equal_the_non_streamed_message(bridge, ma
     assert final.usage.output_tokens == whole.usage.output_tokens
     whole_sent, streamed_sent = bridge.sim.requests(marker)
     assert streamed_sent["body"]["stream"] is True
-    assert streamed_sent["body"]["stream_options"] == {"include_usage": True}
+    assert streamed_sent["body"]["stream_options"] == {"include_usage": True, "continuous_usage_stats": True}
     assert whole_sent["body"]["messages"] == streamed_sent["body"]["messages"]
 
 

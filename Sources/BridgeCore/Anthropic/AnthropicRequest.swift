@@ -214,8 +214,10 @@ public enum AnthropicInputBlock: Sendable, Equatable {
     case image(AnthropicImageSource)
     case toolUse(id: String, name: String, input: JSONValue)
     case toolResult(toolUseID: String, content: [AnthropicToolResultPart], isError: Bool)
-    /// `thinking` and `redacted_thinking`: never sent to the backend.
-    case thinking
+    /// `thinking`: the reasoning text (its signature is ignored); replayed to the backend on assistant turns.
+    case thinking(String)
+    /// `redacted_thinking`: encrypted reasoning no local model can read; dropped.
+    case redactedThinking
     /// A block type the bridge does not know; dropped with a warning.
     case unsupported(type: String)
 
@@ -240,8 +242,10 @@ public enum AnthropicInputBlock: Sendable, Equatable {
             let id = try FieldReader.requiredString(object, "tool_use_id", at: path)
             let isError = try FieldReader.optionalBool(object, "is_error", at: path) ?? false
             self = .toolResult(toolUseID: id, content: try AnthropicToolResultPart.parts(object["content"], at: "\(path).content"), isError: isError)
-        case "thinking", "redacted_thinking":
-            self = .thinking
+        case "thinking":
+            self = .thinking(object["thinking"]?.stringValue ?? "")
+        case "redacted_thinking":
+            self = .redactedThinking
         case "mid_conv_system":
             self = .text(try FieldReader.requiredString(object, "text", at: path))
         default:

@@ -59,6 +59,11 @@ public struct ChatCompletionChunk: Sendable, Equatable {
     public var stopReason: JSONValue?
     public var usage: Usage?
 
+    /// Whether the chunk has no choice delta and no finish (the final usage chunk, `choices: []`).
+    public var carriesOnlyUsage: Bool {
+        reasoning == nil && content == nil && toolCalls.isEmpty && finishReason == nil
+    }
+
     public init(
         id: String? = nil, reasoning: String? = nil, content: String? = nil, toolCalls: [ToolCallDelta] = [],
         finishReason: String? = nil, stopReason: JSONValue? = nil, usage: Usage? = nil

@@ -25,10 +25,15 @@ public struct TranslatedRequest: Sendable, Equatable {
 public struct RequestTranslationOptions: Sendable, Equatable {
     public var rescuesQwenMarkup: Bool
     public var fallbackMessageID: String
+    /// `preserve_thinking`: also ask the chat template to keep the reasoning of every earlier assistant
+    /// turn (`chat_template_kwargs.preserve_thinking: true`, Qwen3.6 templates), not only of the turns
+    /// after the last user query.
+    public var preservesThinking: Bool
 
-    public init(rescuesQwenMarkup: Bool = true, fallbackMessageID: String = "msg_bridge") {
+    public init(rescuesQwenMarkup: Bool = true, fallbackMessageID: String = "msg_bridge", preservesThinking: Bool = false) {
         self.rescuesQwenMarkup = rescuesQwenMarkup
         self.fallbackMessageID = fallbackMessageID
+        self.preservesThinking = preservesThinking
     }
 }
 
@@ -101,11 +106,16 @@ public enum RequestTranslator {
         if !request.stopSequences.isEmpty { body["stop"] = .array(request.stopSequences.map { .string($0) }) }
         if request.stream {
             body["stream"] = true
-            body["stream_options"] = ["include_usage": true]
+            // continuous_usage_stats: vLLM then puts `usage` (with `prompt_tokens`) on every chunk, the
+            // first included, so `message_start` can report the real prompt size.
+            body["stream_options"] = ["include_usage": true, "continuous_usage_stats": true]
         }
+        var templateArguments = JSONObject()
         if let thinking = request.thinking {
-            body["chat_template_kwargs"] = ["enable_thinking": .bool(thinking.enablesThinking)]
+            templateArguments["enable_thinking"] = .bool(thinking.enablesThinking)
         }
+        if options.preservesThinking { templateArguments["preserve_thinking"] = true }
+        if !templateArguments.isEmpty { body["chat_template_kwargs"] = .object(templateArguments) }
         if conversation.endsWithPrefill {
             body["add_generation_prompt"] = false
             body["continue_final_message"] = true
@@ -139,7 +149,7 @@ struct ConversationBuilder {
     /// A user or assistant message under construction.
     private enum Turn {
         case user(parts: [JSONValue])
-        case assistant(text: [String], toolCalls: [JSONValue])
+        case assistant(reasoning: [String], text: [String], toolCalls: [JSONValue])
         case tool(id: String, content: String)
     }
 
@@ -183,6 +193,7 @@ struct ConversationBuilder {
     }
 
     private mutating func addAssistant(_ blocks: [AnthropicInputBlock], at index: Int) {
+        var reasoning: [String] = []
         var texts: [String] = []
         var calls: [JSONValue] = []
         for (blockIndex, block) in blocks.enumerated() {
@@ -197,7 +208,9 @@ struct ConversationBuilder {
                     "type": "function",
                     "function": ["name": .string(toolNames.backendName(for: name)), "arguments": .string(input.jsonString)],
                 ])
-            case .thinking:
+            case .thinking(let text):
+                if !text.isEmpty { reasoning.append(text) }
+            case .redactedThinking:
                 break
             case .image:
                 warnings.append("messages.\(index).content.\(blockIndex): dropped an image in an assistant turn")
@@ -207,15 +220,17 @@ struct ConversationBuilder {
                 warnings.append("messages.\(index).content.\(blockIndex): dropped unsupported block type '\(type)'")
             }
         }
-        if case .assistant(var previousText, var previousCalls)? = turns.last {
+        if case .assistant(var previousReasoning, var previousText, var previousCalls)? = turns.last {
             // Taken out of `turns` first, so the arrays grow in place: many assistant messages in a
             // row cost linear time, not quadratic.
             turns.removeLast()
+            previousReasoning += reasoning
             previousText += texts
             previousCalls += calls
-            turns.append(.assistant(text: previousText, toolCalls: previousCalls))
+            turns.append(.assistant(reasoning: previousReasoning, text: previousText, toolCalls: previousCalls))
         } else if !texts.isEmpty || !calls.isEmpty {
-            turns.append(.assistant(text: texts, toolCalls: calls))
+            // Reasoning alone (no text, no call) makes no turn a template can render: it is dropped.
+            turns.append(.assistant(reasoning: reasoning, text: texts, toolCalls: calls))
         }
     }
 
@@ -247,7 +262,7 @@ struct ConversationBuilder {
                 }
             case .toolUse:
                 warnings.append("messages.\(index).content.\(blockIndex): dropped a tool_use in a user turn")
-            case .thinking:
+            case .thinking, .redactedThinking:
                 break
             case .unsupported(let type):
                 warnings.append("messages.\(index).content.\(blockIndex): dropped unsupported block type '\(type)'")
@@ -302,16 +317,23 @@ struct ConversationBuilder {
             switch turn {
             case .user(let parts):
                 messages.append(["role": "user", "content": Self.userContent(parts)])
-            case .assistant(let texts, let calls):
+            case .assistant(let reasoning, let texts, let calls):
                 var message: JSONObject = ["role": "assistant", "content": texts.isEmpty ? .null : .string(texts.joined(separator: "\n"))]
                 if !calls.isEmpty { message["tool_calls"] = .array(calls) }
+                if !reasoning.isEmpty {
+                    // Qwen3 templates render an assistant turn's reasoning from `reasoning_content`
+                    // (older vLLM and templates) or `reasoning` (vLLM after PR #33402): send both.
+                    let text = JSONValue.string(reasoning.joined(separator: "\n"))
+                    message["reasoning"] = text
+                    message["reasoning_content"] = text
+                }
                 messages.append(.object(message))
             case .tool(let id, let content):
                 messages.append(["role": "tool", "tool_call_id": .string(id), "content": .string(content)])
             }
         }
         var endsWithPrefill = false
-        if case .assistant(let texts, let calls)? = turns.last, calls.isEmpty, !texts.isEmpty {
+        if case .assistant(_, let texts, let calls)? = turns.last, calls.isEmpty, !texts.isEmpty {
             endsWithPrefill = true
         }
         return Result(messages: messages, warnings: warnings, toolNames: toolNames, endsWithPrefill: endsWithPrefill)

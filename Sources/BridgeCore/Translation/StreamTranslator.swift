@@ -6,7 +6,13 @@ import BridgeJSON
 /// upstream connection ends; each call returns the events to send, in order:
 /// `message_start` → per block `content_block_start` / deltas / `content_block_stop` →
 /// `message_delta` (held until the usage chunk or `[DONE]`) → `message_stop`, with one `ping` after
-/// the first block starts. An upstream error, or an upstream that ends before `finish_reason`, ends
+/// the first block starts.
+///
+/// `message_start` goes out with the first chunk and carries the prompt size: vLLM puts it on every
+/// chunk, the first included, when asked for `stream_options.continuous_usage_stats`; a backend that
+/// does not gets the context's `estimatedPromptTokens` (``startUsageSource`` says which). vLLM reports
+/// cached tokens only in the final usage chunk, so `message_delta` carries the split of the same total
+/// (`input_tokens` = prompt − cached, `cache_read_input_tokens` = cached). An upstream error, or an upstream that ends before `finish_reason`, ends
 /// the stream with an `error` event instead — never a silently truncated success.
 ///
 /// Whole responses go through the same machine as a single chunk, so a streamed answer and a whole
@@ -64,6 +70,10 @@ public struct StreamTranslator: Sendable {
     private var finishReason: String?
     private var upstreamStopReason: JSONValue?
     private var usage: ChatCompletionChunk.Usage?
+    /// The usage `message_start` carried; `message_delta` falls back to it when no usage followed.
+    private var startUsage = AnthropicUsage()
+    /// Where `message_start`'s usage came from.
+    public private(set) var startUsageSource = UsageSource.none
     private var events: [AnthropicStreamEvent] = []
 
     public init(context: TranslationContext) {
@@ -83,6 +93,16 @@ public struct StreamTranslator: Sendable {
 
     /// The usage reported by the backend, once known.
     public var finalUsage: AnthropicUsage? { usage.map(Self.anthropicUsage) }
+
+    /// Where the prompt size `message_start` reports came from.
+    public enum UsageSource: String, Sendable, Equatable {
+        /// Nothing has been sent yet.
+        case none
+        /// The backend's first chunk (`continuous_usage_stats`).
+        case backend
+        /// The bridge's estimate: the backend reported no usage with its first chunk.
+        case estimate
+    }
 
     /// Translates one upstream item.
     public mutating func consume(_ item: UpstreamStreamItem) -> [AnthropicStreamEvent] {
@@ -124,7 +144,7 @@ public struct StreamTranslator: Sendable {
     // MARK: - Chunks
 
     private mutating func handle(_ chunk: ChatCompletionChunk) {
-        if phase == .notStarted { start(upstreamID: chunk.id) }
+        if phase == .notStarted { start(upstreamID: chunk.id, usage: chunk.usage) }
         if phase == .streaming {
             if let reasoning = chunk.reasoning, !reasoning.isEmpty {
                 flushMarkup()
@@ -157,16 +177,25 @@ public struct StreamTranslator: Sendable {
             }
         }
         if let chunkUsage = chunk.usage { usage = chunkUsage }
-        if phase == .finishing, usage != nil { finalize() }
+        // With continuous usage every chunk carries usage, the finish chunk too: the totals (with the
+        // cached tokens) come in the chunk that carries nothing else.
+        if phase == .finishing, chunk.usage != nil, chunk.carriesOnlyUsage { finalize() }
     }
 
-    private mutating func start(upstreamID: String?) {
+    private mutating func start(upstreamID: String?, usage firstUsage: ChatCompletionChunk.Usage?) {
         if let upstreamID {
             // Anthropic message ids are letters and digits: `chatcmpl-5b1e0f2a-7c3d-…` → `msg_5b1e0f2a7c3d…`.
             let suffix = String(String.UnicodeScalarView(upstreamID.replacingPrefix("chatcmpl-").unicodeScalars.filter { Self.isIDCharacter($0) && $0 != "_" && $0 != "-" }))
             if !suffix.isEmpty { messageID = "msg_" + suffix }
         }
-        let message = AnthropicMessage(id: messageID, model: context.clientModel, content: [], stopReason: nil, stopSequence: nil, usage: AnthropicUsage())
+        if let firstUsage, firstUsage.promptTokens > 0 {
+            startUsage = Self.anthropicUsage(firstUsage)
+            startUsageSource = .backend
+        } else if let estimate = context.estimatedPromptTokens {
+            startUsage = AnthropicUsage(inputTokens: estimate)
+            startUsageSource = .estimate
+        }
+        let message = AnthropicMessage(id: messageID, model: context.clientModel, content: [], stopReason: nil, stopSequence: nil, usage: startUsage)
         events.append(.messageStart(message))
         phase = .streaming
     }
@@ -374,7 +403,7 @@ public struct StreamTranslator: Sendable {
     private mutating func finalize() {
         if phase == .streaming { finishBlocks() }
         let (stopReason, stopSequence) = mappedStopReason()
-        events.append(.messageDelta(stopReason: stopReason, stopSequence: stopSequence, usage: finalUsage ?? AnthropicUsage()))
+        events.append(.messageDelta(stopReason: stopReason, stopSequence: stopSequence, usage: finalUsage ?? startUsage))
         events.append(.messageStop)
         phase = .finished
     }

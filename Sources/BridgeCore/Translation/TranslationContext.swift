@@ -17,6 +17,8 @@ public struct TranslationContext: Sendable, Equatable {
     public var rescuesQwenMarkup: Bool
     /// Used as the message id when the backend gives none.
     public var fallbackMessageID: String
+    /// The prompt size `message_start` reports when the backend's first chunk carries no usage.
+    public var estimatedPromptTokens: Int?
 
     public init(
         clientModel: String,
@@ -27,7 +29,8 @@ public struct TranslationContext: Sendable, Equatable {
         thinking: AnthropicThinking? = nil,
         continuesPrefill: Bool = false,
         rescuesQwenMarkup: Bool = true,
-        fallbackMessageID: String = "msg_bridge"
+        fallbackMessageID: String = "msg_bridge",
+        estimatedPromptTokens: Int? = nil
     ) {
         self.clientModel = clientModel
         self.backendModel = backendModel
@@ -38,6 +41,7 @@ public struct TranslationContext: Sendable, Equatable {
         self.continuesPrefill = continuesPrefill
         self.rescuesQwenMarkup = rescuesQwenMarkup
         self.fallbackMessageID = fallbackMessageID
+        self.estimatedPromptTokens = estimatedPromptTokens
     }
 
     /// Reasoning is shown as text when the client turned thinking off: a backend that thinks anyway

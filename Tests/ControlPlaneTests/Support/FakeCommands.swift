@@ -40,6 +40,16 @@ final class FakeCommands: ControlCommands {
         return .success(ResumeReport(draining: backend != nil))
     }
 
+    func claudeEnv(alias: String?, withKey: Bool) async -> Result<ClaudeEnvReport, ControlFailure> {
+        record("claude_env \(alias ?? "-") \(withKey)")
+        if alias == "nowhere" { return .failure(ControlFailure(message: "unknown model nowhere")) }
+        let name = alias ?? "claude-opus-5-5"
+        return .success(ClaudeEnvReport(
+            baseURL: "http://127.0.0.1:4000", keyRequired: true, key: withKey ? "sk-master" : nil, model: name,
+            opusModel: name, sonnetModel: alias ?? "claude-sonnet-5-5", haikuModel: alias ?? "claude-haiku-5-5", contextWindow: 131_072
+        ))
+    }
+
     private func record(_ call: String) {
         log.withLock { $0.append(call) }
     }
