@@ -84,6 +84,17 @@ extension BridgeDaemon: ControlCommands {
         return .success(ResumeReport(draining: context.isDraining))
     }
 
+    public func activity() async -> ActivityReport {
+        ActivityReport(
+            configuration: context.configuration, health: context.healthSnapshot(), board: context.activity,
+            draining: context.isDraining, requestsInFlight: context.tracker.requestsInFlight, streamsInFlight: context.tracker.streamsInFlight
+        )
+    }
+
+    public func trace(alias: String?, bodies: Bool) -> TraceSubscription {
+        context.trace.subscribe(alias: alias, bodies: bodies)
+    }
+
     private func inFlight(on backend: String) -> Int {
         context.healthSnapshot().first { $0.name == backend }?.inFlight ?? 0
     }

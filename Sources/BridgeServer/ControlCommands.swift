@@ -20,4 +20,9 @@ public protocol ControlCommands: Sendable {
     func drain(timeout: Duration?, backend: String?) async -> Result<DrainReport, ControlFailure>
     /// `sparkctl resume`: take requests again (all, or for `backend`).
     func resume(backend: String?) async -> Result<ResumeReport, ControlFailure>
+    /// `sparkctl top`: traffic per alias and per backend over the last minute.
+    func activity() async -> ActivityReport
+    /// `sparkctl trace`: a new reader of request events (of `alias`, or all; with bodies when
+    /// `bodies`, which the caller has checked the peer may read).
+    func trace(alias: String?, bodies: Bool) -> TraceSubscription
 }

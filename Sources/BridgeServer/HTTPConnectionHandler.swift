@@ -79,7 +79,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     private func dispatch(_ head: HTTPRequestHead, body: [UInt8], context: ChannelHandlerContext) {
         let configuration = bridge.configuration
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        let record = RequestRecord(requestID: RequestID.make(), method: head.method.rawValue, path: path)
+        let record = RequestRecord(requestID: RequestID.make(), method: head.method.rawValue, path: path, observers: bridge.requestObservers)
         let logger = bridge.logger
         let tracker = bridge.tracker
         let metrics = bridge.metrics

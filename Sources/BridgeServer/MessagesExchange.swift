@@ -109,6 +109,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout)
         )
         phase = .awaitingHead
+        record.routed(body: body)
         call = bridge.startUpstream(request, to: deployment, channel: channel, consumer: self)
     }
 
@@ -116,6 +117,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
 
     func upstreamHead(status: Int, headers: [(String, String)]) {
         guard case .awaitingHead = phase, let translated else { return }
+        record.upstreamResponded(status: status)
         if status == 200, endpoint == .messages, translated.body["stream"] == true {
             writer.head(status: 200, headers: [
                 ("content-type", "text/event-stream; charset=utf-8"),
@@ -125,6 +127,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             writer.flush()
             phase = .streaming(SSEDecoder(), StreamTranslator(context: translated.context))
             bridge.tracker.streamStarted(record.requestID)
+            record.streamStarted()
         } else {
             phase = .collecting(status: status, body: [])
         }
@@ -143,10 +146,10 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                     write(translator.consume(UpstreamStreamItem(data: payload)), into: &output)
                 }
             } catch {
-                write(translator.abort(with: AnthropicError(.api, "The backend sent an oversized stream line")), into: &output)
+                write(translator.abort(with: failure(AnthropicError(.api, "The backend sent an oversized stream line"))), into: &output)
             }
             phase = .streaming(decoder, translator)
-            writer.body(output)
+            relay(output)
             writer.flush()
             if translator.isFinished { endStream(translator) }
         case .collecting(let status, var body):
@@ -174,12 +177,12 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             var output: [UInt8] = []
             if let last = decoder.finish() { write(translator.consume(UpstreamStreamItem(data: last)), into: &output) }
             write(translator.endOfStream(), into: &output)
-            writer.body(output)
+            relay(output)
             endStream(translator)
         case (.streaming(_, var translator), .failure(let error)):
             var output: [UInt8] = []
-            write(translator.abort(with: UpstreamErrorMapper.unreachable(error.description)), into: &output)
-            writer.body(output)
+            write(translator.abort(with: failure(UpstreamErrorMapper.unreachable(error.description))), into: &output)
+            relay(output)
             record.note = "upstream: \(error)"
             record.upstreamError = error.metricKind
             endStream(translator)
@@ -221,11 +224,12 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             return
         case .streaming(_, var translator):
             var output: [UInt8] = []
-            write(translator.abort(with: error), into: &output)
-            writer.body(output)
+            write(translator.abort(with: failure(error)), into: &output)
+            relay(output)
             endStream(translator)
         default:
             phase = .done
+            record.failed(error.description)
             writer.respond(error: error, extraHeaders: [("x-should-retry", "true")])
         }
     }
@@ -233,16 +237,37 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     // MARK: Private
 
     private func write(_ events: [AnthropicStreamEvent], into output: inout [UInt8]) {
+        var deltas = 0
         for event in events {
-            if case .contentBlockDelta = event { record.markFirstToken() }
+            if case .contentBlockDelta = event {
+                record.markFirstToken()
+                deltas += 1
+            }
             event.writeSSE(into: &output)
         }
+        // vLLM streams a token per chunk, so a delta stands for a token until the usage tells.
+        record.streamedOutput(tokens: deltas)
+    }
+
+    /// Streamed bytes to the client (and to a trace reader of bodies).
+    private func relay(_ output: [UInt8]) {
+        record.answered(output)
+        writer.body(output)
+    }
+
+    /// `error`, reported to the trace as the reason this request failed.
+    private func failure(_ error: AnthropicError) -> AnthropicError {
+        record.failed(error.description)
+        return error
     }
 
     private func endStream(_ translator: StreamTranslator) {
         phase = .done
         record.usage = translator.finalUsage
-        if translator.failed, record.note == nil { record.note = "stream ended with an error event" }
+        if translator.failed, record.note == nil {
+            record.note = "stream ended with an error event"
+            record.failed("the stream ended with an error event")
+        }
         writer.end()
     }
 
@@ -277,6 +302,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 record.usage = message.usage
                 record.markFirstToken()
                 phase = .done
+                record.answered(message.json.jsonBytes)
                 writer.respondJSON(message.json)
             } catch {
                 finish(with: error)
@@ -317,6 +343,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     private func finish(with error: AnthropicError) {
         if case .done = phase { return }
         phase = .done
+        record.failed(error.description)
         if writer.hasStarted {
             writer.end()
         } else {

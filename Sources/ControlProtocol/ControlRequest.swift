@@ -18,6 +18,11 @@ public enum ControlRequest: Sendable, Equatable {
     case drain(timeoutSeconds: Double? = nil, backend: String? = nil)
     /// Take requests again, everywhere or on one backend: `ResumeReport`.
     case resume(backend: String? = nil)
+    /// Live traffic per alias and per backend over the last minute: `ActivityReport`.
+    case activity
+    /// Stream request events (of one alias, or all), with bodies when asked: a `TraceStartReport`,
+    /// then one `TraceEvent` line per event until the client closes the connection.
+    case trace(alias: String? = nil, bodies: Bool = false)
 
     /// The verb's name on the wire.
     public var verb: ControlVerb {
@@ -28,6 +33,8 @@ public enum ControlRequest: Sendable, Equatable {
         case .reload: .reload
         case .drain: .drain
         case .resume: .resume
+        case .activity: .activity
+        case .trace: .trace
         }
     }
 
@@ -62,6 +69,9 @@ public enum ControlRequest: Sendable, Equatable {
         if let backend = arguments.backend, backend.isEmpty {
             throw .invalidArgument("backend must not be empty")
         }
+        if let alias = arguments.alias, alias.isEmpty {
+            throw .invalidArgument("alias must not be empty")
+        }
         switch verb {
         case .status: return .status
         case .health: return .health
@@ -74,6 +84,10 @@ public enum ControlRequest: Sendable, Equatable {
             return .drain(timeoutSeconds: arguments.timeoutSeconds, backend: arguments.backend)
         case .resume:
             return .resume(backend: arguments.backend)
+        case .activity:
+            return .activity
+        case .trace:
+            return .trace(alias: arguments.alias, bodies: arguments.bodies ?? false)
         }
     }
 
@@ -87,9 +101,11 @@ public enum ControlRequest: Sendable, Equatable {
     private struct Arguments: Decodable {
         let timeoutSeconds: Double?
         let backend: String?
+        let alias: String?
+        let bodies: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case timeoutSeconds = "timeout_seconds", backend
+            case timeoutSeconds = "timeout_seconds", backend, alias, bodies
         }
     }
 
@@ -105,8 +121,10 @@ public enum ControlRequest: Sendable, Equatable {
     private struct Wire: Encodable {
         let version = ControlWire.version
         let verb: String
-        let timeoutSeconds: Double?
-        let backend: String?
+        var timeoutSeconds: Double?
+        var backend: String?
+        var alias: String?
+        var bodies: Bool?
 
         init(_ request: ControlRequest) {
             verb = request.verb.rawValue
@@ -115,23 +133,24 @@ public enum ControlRequest: Sendable, Equatable {
                 timeoutSeconds = timeout
                 self.backend = backend
             case .resume(let backend):
-                timeoutSeconds = nil
                 self.backend = backend
-            case .status, .health, .aliases, .reload:
-                timeoutSeconds = nil
-                backend = nil
+            case .trace(let alias, let bodies):
+                self.alias = alias
+                self.bodies = bodies
+            case .status, .health, .aliases, .reload, .activity:
+                break
             }
         }
 
         enum CodingKeys: String, CodingKey {
-            case version, verb, timeoutSeconds = "timeout_seconds", backend
+            case version, verb, timeoutSeconds = "timeout_seconds", backend, alias, bodies
         }
     }
 }
 
 /// The verbs the daemon answers.
 public enum ControlVerb: String, Sendable, CaseIterable, Codable {
-    case status, health, aliases, reload, drain, resume
+    case status, health, aliases, reload, drain, resume, activity, trace
 }
 
 /// Why a request line could not be read; the daemon answers it with an error response and keeps

@@ -16,10 +16,10 @@ struct ManPageTests {
     @Test("documents every verb, option, exit status and the environment")
     func complete() throws {
         let text = try String(contentsOfFile: Self.page, encoding: .utf8)
-        for verb in ["status", "health", "aliases", "reload", "drain", "resume", "check"] {
+        for verb in ["status", "health", "aliases", "top", "trace", "reload", "drain", "resume", "check"] {
             #expect(text.contains("\n.B \(verb)"), "verb \(verb)")
         }
-        for option in ["socket", "json", "timeout", "backend", "config", "generate\\-completion\\-script"] {
+        for option in ["socket", "json", "timeout", "backend", "config", "once", "alias", "bodies", "generate\\-completion\\-script"] {
             #expect(text.contains("\\-\\-\(option)"), "option --\(option)")
         }
         for code in ["0", "1", "3", "64"] {

@@ -66,7 +66,7 @@ struct ControlRequestTests {
     func unknownVerb() {
         #expect(throws: ControlRequestError.unknownVerb("restart")) { try parse(#"{"version":1,"verb":"restart"}"#) }
         #expect(ControlRequestError.unknownVerb("restart").description
-            == #"unknown verb "restart"; expected one of status, health, aliases, reload, drain, resume"#)
+            == #"unknown verb "restart"; expected one of status, health, aliases, reload, drain, resume, activity, trace"#)
     }
 
     @Test("bad arguments are refused with the argument's name", arguments: [
