@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(libsystemd-dev libcurl4-openssl-dev libyaml-dev pkg-config)
 if [ "${1:-build}" = test ]; then
-    packages+=(python3-venv curl systemd groff-base)  # groff: the man-page render tests
+    packages+=(python3-venv curl systemd groff-base tmux)  # groff: the man-page render tests; tmux: sparkctl top
 fi
 if [ "${1:-build}" = package ]; then
     packages+=(dpkg-dev lintian debootstrap systemd-container)

@@ -56,7 +56,7 @@ struct ControlDispatcher: Sendable {
             )), nil)
         }
         let subscription = commands.trace(alias: alias, bodies: bodies)
-        let report = TraceStartReport(alias: alias, bodies: bodies, queueCapacity: TraceHub.queueCapacity)
+        let report = TraceStartReport(alias: alias, bodies: bodies, queueCapacity: TraceHub.queueCapacity(bodies: bodies))
         return (Self.encode(.success(report)), subscription)
     }
 

@@ -3,12 +3,15 @@ import NIOConcurrencyHelpers
 
 /// Request events for `sparkctl trace` readers, as varnishlog or HAProxy's event sink give them.
 ///
-/// Publishing never waits: each reader has a queue of `queueCapacity` events; when it is full the
+/// Publishing never waits: each reader has a queue of `queueCapacity(bodies:)` events; when it is full the
 /// new event is dropped for that reader and counted, and the reader is told how many it missed.
 /// With no reader, publishing costs one lock and callers skip building events (`isListening`).
 public final class TraceHub: Sendable {
-    /// Events held for one reader before new ones are dropped.
-    public static let queueCapacity = 1024
+    /// Events held for one reader before new ones are dropped: 1024, or 64 for a reader of bodies
+    /// (each body is up to 64 KiB, so that one stalled reader holds at most about 8 MiB).
+    public static func queueCapacity(bodies: Bool) -> Int {
+        bodies ? 64 : 1024
+    }
 
     private struct Reader: Sendable {
         let alias: String?
@@ -54,7 +57,8 @@ public final class TraceHub: Sendable {
 
     /// A new reader of the events of `alias` (nil: all), with bodies or not. It stays until its
     /// stream is cancelled or dropped.
-    public func subscribe(alias: String?, bodies: Bool, capacity: Int = TraceHub.queueCapacity) -> TraceSubscription {
+    public func subscribe(alias: String?, bodies: Bool, capacity: Int? = nil) -> TraceSubscription {
+        let capacity = capacity ?? Self.queueCapacity(bodies: bodies)
         let (stream, continuation) = AsyncStream<TraceEvent>.makeStream(bufferingPolicy: .bufferingOldest(max(1, capacity)))
         let id = state.withLockedValue { state in
             defer { state.nextID += 1 }

@@ -73,7 +73,7 @@ struct TopTraceTests {
         #expect(String(decoding: refused.line, as: UTF8.self).contains("permission denied: trace --bodies"))
         let allowed = dispatcher.startTrace(alias: "qwen", bodies: true, peerMayReadBodies: true)
         #expect(allowed.subscription != nil)
-        #expect(String(decoding: allowed.line, as: UTF8.self) == #"{"ok":true,"result":{"alias":"qwen","bodies":true,"queue_capacity":1024},"version":1}"# + "\n")
+        #expect(String(decoding: allowed.line, as: UTF8.self) == #"{"ok":true,"result":{"alias":"qwen","bodies":true,"queue_capacity":64},"version":1}"# + "\n")
     }
 
     @Test("completion scripts for bash, zsh and fish know the new verbs", arguments: ["bash", "zsh", "fish"])
