@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Stages and builds the spark-bridge Debian package from release binaries, without debhelper.
 #
 # Usage: packaging/build-deb.sh BIN_DIR OUT_DIR

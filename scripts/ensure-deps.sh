@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages spark-bridge builds and tests with, when they are missing.
 # Usage: scripts/ensure-deps.sh [build|test|package]   (test adds what the end-to-end tests need,
 # package what make deb, lint-deb and system-test need)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `make run` without CONFIG=: vllm-sim and a spark-bridge in front of it, both on loopback, so the
 # bridge answers with no GPU, no configuration and no network. Ctrl-C (SIGINT) or SIGTERM stops both.
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The last minute of one alias's or one backend's traffic, a bucket per second in a ring: memory
 /// stays the same however many requests pass (60 buckets of a few counters and a `LatencyHistogram`).
 ///

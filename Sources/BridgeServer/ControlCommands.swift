@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ControlProtocol
 
 /// What the control socket can ask the daemon; the daemon implements it, `ControlServer` calls it.

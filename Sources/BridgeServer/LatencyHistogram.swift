@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Counts of latencies in fixed, roughly logarithmic bins: a bounded summary from which percentiles
 /// are estimated (within a bin, by linear interpolation), as Prometheus' `histogram_quantile` does.
 struct LatencyHistogram: Sendable, Equatable {

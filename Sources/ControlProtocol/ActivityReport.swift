@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// `activity` (`sparkctl top`): live traffic per alias and per backend over the last minute.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// `trace`: the daemon's first answer, before the event lines. A refused trace is a `ControlFailure`.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The operator's view: `make run` out of the box, and `sparkctl top` and `sparkctl trace` against a
 daemon under load (top in a real terminal, through tmux)."""
 

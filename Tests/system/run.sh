@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # System test: the spark-bridge .deb under a real systemd, in a Debian 12 container.
 #
 # Usage (root): Tests/system/run.sh dist/spark-bridge_<version>_<arch>.deb path/to/vllm-sim
