@@ -90,6 +90,25 @@ struct ActivityWindowTests {
     }
 }
 
+@Suite("The states sparkctl top shows for an alias")
+struct AliasStateTests {
+    func backend(_ state: BackendHealthState, drained: Bool = false) -> BackendHealthReport {
+        BackendHealthReport(
+            name: "b", url: "http://127.0.0.1:1/v1", state: state, lastCheck: nil, latencyMs: nil, lastError: nil,
+            models: [], warm: false, lastWarmupLatencyMs: nil, drained: drained
+        )
+    }
+
+    @Test("up while a backend that takes requests is up; unknown, drained or down otherwise")
+    func states() {
+        #expect(ActivityReport.aliasState([backend(.down), backend(.up)]) == "up")
+        #expect(ActivityReport.aliasState([backend(.up, drained: true), backend(.unknown)]) == "unknown")
+        #expect(ActivityReport.aliasState([backend(.up, drained: true), backend(.down, drained: true)]) == "drained")
+        #expect(ActivityReport.aliasState([backend(.up, drained: true), backend(.down)]) == "down")
+        #expect(ActivityReport.aliasState([]) == "down")
+    }
+}
+
 @Suite("The trace hub behind sparkctl trace")
 struct TraceHubTests {
     @Test("a reader that does not read loses events beyond its queue, counted, and publishing never waits")
