@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
-CONFIG ?= etc/spark-bridge/config.yaml
+CONFIG ?=
 BIN = $(shell $(SWIFT) build --show-bin-path)
 
 .PHONY: all build test test-unit test-e2e run demo check deps clean
@@ -15,17 +15,23 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## Starts the bridge in the foreground with $(CONFIG) (default: the shipped, commented config).
+## Without CONFIG=: starts vllm-sim and the bridge in front of it on http://127.0.0.1:4000 (PORT=
+## changes it), prints a curl and a Claude Code line to try, and stops both on Ctrl-C: no GPU, no
+## config, no network needed. With CONFIG=path: the bridge alone, in the foreground, on that config.
 run: build
+ifeq ($(strip $(CONFIG)),)
+	@scripts/run-demo.sh "$(BIN)"
+else
 	$(BIN)/spark-bridge --config $(CONFIG)
+endif
 
-## Validates $(CONFIG) without starting anything.
-check: build
-	$(BIN)/spark-bridge --config $(CONFIG) --check
-
-## Starts vllm-sim (port 18888) and the bridge (port 4000) together: try it without a GPU.
+## The same as `make run` without CONFIG=.
 demo: build
-	@scripts/demo.sh "$(BIN)"
+	@scripts/run-demo.sh "$(BIN)"
+
+## Validates $(CONFIG) (default: the shipped etc/spark-bridge/config.yaml) without starting anything.
+check: build
+	$(BIN)/spark-bridge --config $(or $(strip $(CONFIG)),etc/spark-bridge/config.yaml) --check
 
 ## Runs every test: unit suites (translation core, JSON, config, upstream transport, simulator)
 ## and the end-to-end suite (real processes, official anthropic and openai SDKs).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make bench: measures spark-bridge against vLLM directly and against the LiteLLM proxy, in one run on
 # this machine, and writes BENCHMARKS.md. Usage: scripts/bench.sh BIN_DIR [spark-bench options...]
 #   BIN_DIR  release build directory holding spark-bridge, vllm-sim, spark-bench and core-bench

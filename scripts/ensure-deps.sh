@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages spark-bridge builds and tests with, when they are missing.
 # Usage: scripts/ensure-deps.sh [build|test|package]   (test adds what the end-to-end tests need,
 # package what make deb, lint-deb and system-test need)
 set -euo pipefail
 packages=(libsystemd-dev libcurl4-openssl-dev libyaml-dev pkg-config)
 if [ "${1:-build}" = test ]; then
-    packages+=(python3-venv curl systemd groff-base iproute2)  # groff: the man-page render tests; iproute2: lo up in the e2e network namespace
+    packages+=(python3-venv curl systemd groff-base iproute2 tmux)  # groff: the man-page render tests; iproute2: lo up in the e2e network namespace; tmux: sparkctl top
 fi
 if [ "${1:-build}" = package ]; then
     packages+=(dpkg-dev lintian debootstrap systemd-container)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Starts the LiteLLM proxy that `make bench` compares spark-bridge against, in the foreground, the way
 # a user starts it by hand: `litellm --config litellm_config.yaml`, one uvicorn process, no database.
 # Usage: SIM_API_BASE=http://127.0.0.1:SIMPORT/v1 LITELLM_MASTER_KEY=sk-... scripts/litellm-run.sh [PORT] [litellm options...]

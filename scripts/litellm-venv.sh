@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Creates (or reuses) the LiteLLM proxy venv that `make bench` compares spark-bridge against.
 # Usage: scripts/litellm-venv.sh        (PYTHON=python3.11 to choose the interpreter; default python3)
 # The venv is .venv-litellm in the repository root. It holds exactly Benchmarks/litellm/requirements.lock,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests: real vllm-sim and spark-bridge processes driven by the official anthropic and
 # openai Python SDKs (Tests/e2e). Usage: scripts/run-e2e.sh [--build] [pytest args...]
 #   --build   run `swift build` even when the binaries exist (otherwise only when they are missing)

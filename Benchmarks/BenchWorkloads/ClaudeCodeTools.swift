@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// The tools a Claude Code 2.x main request offers, with input schemas shaped like Claude Code's

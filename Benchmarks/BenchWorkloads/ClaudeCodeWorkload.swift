@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// A Claude Code-size Anthropic Messages request body, built deterministically: the same parameters

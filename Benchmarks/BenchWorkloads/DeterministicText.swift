@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// SplitMix64: a small, fast generator whose sequence depends only on its seed, so every workload is
 /// the same bytes on every machine and every run.
 struct SeededGenerator: RandomNumberGenerator {

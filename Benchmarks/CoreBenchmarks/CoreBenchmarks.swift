@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BenchWorkloads
 import BridgeConfig
 import BridgeCore
@@ -21,11 +22,11 @@ struct Inputs {
     static let configurationYAML = """
         model_list:
           - model_name: claude-sonnet-*
-            litellm_params: { model: openai/Qwen/Qwen3-Coder-30B-A3B-Instruct, api_base: http://192.168.1.50:8888/v1, api_key: none }
+            litellm_params: { model: openai/Qwen/Qwen3-Coder-30B-A3B-Instruct, api_base: http://127.0.0.1:8000/v1, api_key: none }
           - model_name: claude-*haiku*
-            litellm_params: { model: openai/Qwen/Qwen3-Coder-30B-A3B-Instruct, api_base: http://192.168.1.50:8888/v1, api_key: none }
+            litellm_params: { model: openai/Qwen/Qwen3-Coder-30B-A3B-Instruct, api_base: http://127.0.0.1:8000/v1, api_key: none }
           - model_name: claude-opus-*
-            litellm_params: { model: openai/Qwen/Qwen3-Coder-30B-A3B-Instruct, api_base: http://192.168.1.50:8888/v1, api_key: none }
+            litellm_params: { model: openai/Qwen/Qwen3-Coder-30B-A3B-Instruct, api_base: http://127.0.0.1:8000/v1, api_key: none }
         spark_bridge:
           default_model: claude-sonnet-*
           retry_on_context_overflow: true

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Dispatch
 
 /// One benchmarked operation: `run` does `unitsPerRun` units of work (one request, or every chunk of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core-bench: microbenchmarks of the translation core (BridgeCore, BridgeJSON) with allocation counts,
 // each reported as a ratio to a baseline measured in the same process.
 //

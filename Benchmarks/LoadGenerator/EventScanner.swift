@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// Reads an SSE body as it arrives, in pieces of any size, and classifies each event: a token, the end

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import NIOCore
 
 /// How hard and how long a run pushes: a closed loop of `concurrency` virtual users, each with its own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Latency percentiles of a set of samples, in nanoseconds (nearest rank).
 public struct Percentiles: Sendable {
     /// How many values they were computed from.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// What one request cost, as the client saw it. Times are nanoseconds from the moment the request's
 /// first byte was handed to the socket.
 public struct RequestSample: Sendable {

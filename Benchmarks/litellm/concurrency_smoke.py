@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Concurrency smoke test for an Anthropic Messages endpoint (LiteLLM or spark-bridge) over vllm-sim.
 
 Not the benchmark: a quick check that a proxy survives N concurrent clients, and what its latency

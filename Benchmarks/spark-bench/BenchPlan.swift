@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import NIOCore
 
 /// What a benchmark run does: loads, durations and the simulated backend's timing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// A server process the benchmark starts and stops: stdout is read line by line (servers announce

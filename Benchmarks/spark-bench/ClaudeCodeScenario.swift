@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BenchWorkloads
 
 /// Scenario 3's request: a Claude Code-size conversation (system prompt and tools about 60 KB, history

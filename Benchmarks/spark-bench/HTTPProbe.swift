@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// Blocking one-shot HTTP GET over loopback, for readiness polling before any load runs.

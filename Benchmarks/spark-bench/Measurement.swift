@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import LoadGenerator
 
 /// One run of one path at one load, with what its proxy used meanwhile.

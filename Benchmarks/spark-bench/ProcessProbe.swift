@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// CPU time and memory of a process and its descendants, read from `/proc` as `top` would.

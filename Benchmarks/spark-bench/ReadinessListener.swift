@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// The receiving end of `NOTIFY_SOCKET`, as systemd holds it: a datagram socket that records when

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The client model names (`model_name`s) the bridge answers to, and the deployments behind each.
 ///
 /// Resolution order, first hit wins:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The bridge's own settings: the `spark_bridge:` section, plus `litellm_settings.drop_params`.
 ///
 /// Every property starts at its documented default, so `BridgeSettings()` is what an empty

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Reads the `spark_bridge:` section into `BridgeSettings`. Key paths in its messages are relative
 /// to the section (`timeouts.connect_seconds`), as the user reads them under `spark_bridge:`.
 enum BridgeSettingsSection {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A place in a configuration file: 1-based line and column, as editors count them.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     /// The file as it was named to the loader.

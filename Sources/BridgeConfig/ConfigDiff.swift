@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// What changed between two configurations, for `sparkctl reload` to report.
 public struct ConfigDiff: Sendable, Equatable {
     /// An alias whose pool of deployments is different.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// One backend model that can serve an alias: a `model_list` entry, resolved.

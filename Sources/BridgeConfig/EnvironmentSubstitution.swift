@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// LiteLLM's `os.environ/NAME` values: a value written exactly so is read from the environment.
 ///
 /// The environment is handed to the loader (the daemon passes its process environment, tests a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A `model_name` wildcard: `*` matches any run of characters (none included), `?` exactly one;
 /// everything else matches itself, case-sensitively. `claude-*haiku*`, `claude-*`, `*`.
 struct GlobPattern: Sendable, Equatable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// An address the bridge listens on for HTTP, written `HOST:PORT` (`127.0.0.1:4000`,
 /// `0.0.0.0:4000`, `localhost:4000`, IPv6 in brackets: `[::1]:4000`).
 public struct ListenAddress: Sendable, Hashable, CustomStringConvertible, LosslessStringConvertible {

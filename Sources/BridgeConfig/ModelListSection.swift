@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// Reads LiteLLM's `model_list` into aliases: each entry is a deployment of its `model_name`, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A key or token from the configuration (an `api_key`, the `master_key`).
 ///
 /// It prints as `<redacted>` in interpolation, `print`, `dump` and debug output, so that logging a

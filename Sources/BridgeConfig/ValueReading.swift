@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The state of one load: the diagnostics found so far, the environment for `os.environ/` values,
 /// and where each value read was written (for checks that span several keys).
 ///

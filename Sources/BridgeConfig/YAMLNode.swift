@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A YAML node as the configuration loader sees it: a scalar, a sequence or a mapping, each with the
 /// place it was written, so that every diagnostic can point at the exact value.
 ///

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CYAML
 
 /// Reads one YAML document into a `YAMLNode` tree over libyaml's event API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 extension Array where Element == UInt8 {
     /// Where `needle` first occurs in the array at or after `start`; nil when it does not occur or is
     /// empty. A plain scan: the texts searched (SSE events, prompts, answers) are short.

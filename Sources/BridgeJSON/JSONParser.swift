@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A malformed JSON document: what was wrong and at which byte.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A JSON document as a value.
 ///
 /// Objects keep their members in the order they were written and numbers keep the text they were

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Writes JSON compactly (no spaces), the way vLLM's and Anthropic's servers write it.
 ///
 /// Non-ASCII text is written as UTF-8, never `\u`-escaped; control characters are escaped.

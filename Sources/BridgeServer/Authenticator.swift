@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import NIOHTTP1
 
 /// Checks a client's key against the configured master key.

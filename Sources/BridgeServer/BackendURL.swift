@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// A backend's endpoint URLs from its `api_base` (which ends in `/v1` for vLLM).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeUpstream
 import Logging
@@ -22,6 +23,10 @@ public final class BridgeContext: Sendable {
     let promptSizes = PromptSizeCalibration()
     /// When a request for an unknown model is logged as a warning.
     let unknownModels = UnknownModelWarnings()
+    /// Live traffic per alias and backend, for `sparkctl top`.
+    public let activity = ActivityBoard()
+    /// Request events, for `sparkctl trace`.
+    public let trace = TraceHub()
     /// Checks and warms the backends; made here, started and stopped by the owner (`health.start()`).
     public let health: HealthMonitor
 
@@ -32,6 +37,9 @@ public final class BridgeContext: Sendable {
         self.metrics = metrics
         health = HealthMonitor(configuration: configuration, transport: transport, logger: logger)
     }
+
+    /// Where each request reports live (`RequestRecord(observers:)`).
+    var requestObservers: RequestObservers { RequestObservers(activity: activity, trace: trace) }
 
     /// While draining, new API requests get 529 `overloaded_error` with `x-should-retry: true`.
     public var isDraining: Bool {

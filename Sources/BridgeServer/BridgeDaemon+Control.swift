@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import ControlProtocol
 import Foundation
@@ -123,6 +124,17 @@ extension BridgeDaemon: ControlCommands {
         if listener.hasPrefix("0.0.0.0:") { return "127.0.0.1:" + listener.dropFirst("0.0.0.0:".count) }
         if listener.hasPrefix("[::]:") { return "[::1]:" + listener.dropFirst("[::]:".count) }
         return listener
+    }
+
+    public func activity() async -> ActivityReport {
+        ActivityReport(
+            configuration: context.configuration, health: context.healthSnapshot(), board: context.activity,
+            draining: context.isDraining, requestsInFlight: context.tracker.requestsInFlight, streamsInFlight: context.tracker.streamsInFlight
+        )
+    }
+
+    public func trace(alias: String?, bodies: Bool) -> TraceSubscription {
+        context.trace.subscribe(alias: alias, bodies: bodies)
     }
 
     private func inFlight(on backend: String) -> Int {

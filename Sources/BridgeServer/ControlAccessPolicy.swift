@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -39,6 +40,13 @@ public struct ControlAccessPolicy: Sendable, Equatable {
         if peer.uid == daemonUID { return .daemonUser }
         if peer.gid == allowedGroup || peer.supplementaryGroups.contains(allowedGroup) { return .groupMember }
         return .denied
+    }
+
+    /// Whether `peer` may read request and answer bodies (`sparkctl trace --bodies`): root and
+    /// members of the allowed group only, not every process of the daemon's own user. The peer's
+    /// supplementary groups must be filled in.
+    public func mayReadBodies(_ peer: PeerCredentials) -> Bool {
+        peer.uid == 0 || peer.gid == allowedGroup || peer.supplementaryGroups.contains(allowedGroup)
     }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ControlProtocol
 
 /// What the control socket can ask the daemon; the daemon implements it, `ControlServer` calls it.
@@ -20,6 +21,11 @@ public protocol ControlCommands: Sendable {
     func drain(timeout: Duration?, backend: String?) async -> Result<DrainReport, ControlFailure>
     /// `sparkctl resume`: take requests again (all, or for `backend`).
     func resume(backend: String?) async -> Result<ResumeReport, ControlFailure>
+    /// `sparkctl top`: traffic per alias and per backend over the last minute.
+    func activity() async -> ActivityReport
+    /// `sparkctl trace`: a new reader of request events (of `alias`, or all; with bodies when
+    /// `bodies`, which the caller has checked the peer may read).
+    func trace(alias: String?, bodies: Bool) -> TraceSubscription
     /// `sparkctl env`: what Claude Code needs, for `alias` (nil: Claude Code's default names), with the
     /// master key only when `withKey`.
     func claudeEnv(alias: String?, withKey: Bool) async -> Result<ClaudeEnvReport, ControlFailure>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ControlProtocol
 import Foundation
 import NIOCore
@@ -42,7 +43,29 @@ struct ControlDispatcher: Sendable {
             return Self.encode(await commands.resume(backend: backend))
         case .claudeEnv(let alias, let withKey):
             return Self.encode(await commands.claudeEnv(alias: alias, withKey: withKey))
+        case .activity:
+            return Self.encode(.success(await commands.activity()))
+        case .trace:
+            return Self.failure(ControlFailure(message: "trace streams events on its connection: use startTrace"))
         }
+    }
+
+    /// `trace`: the first response line and, when accepted, the subscription whose events follow it.
+    /// Bodies are refused to a peer that may not read them (`ControlAccessPolicy.mayReadBodies`).
+    func startTrace(alias: String?, bodies: Bool, peerMayReadBodies: Bool) -> (line: Data, subscription: TraceSubscription?) {
+        guard !bodies || peerMayReadBodies else {
+            return (Self.failure(ControlFailure(
+                message: "permission denied: trace --bodies shows prompts and answers: only root and members of the control_socket_group may read them"
+            )), nil)
+        }
+        let subscription = commands.trace(alias: alias, bodies: bodies)
+        let report = TraceStartReport(alias: alias, bodies: bodies, queueCapacity: TraceHub.queueCapacity(bodies: bodies))
+        return (Self.encode(.success(report)), subscription)
+    }
+
+    /// One event line; an event that cannot be encoded is skipped (nil).
+    static func line(_ event: TraceEvent) -> Data? {
+        try? event.encodedLine()
     }
 
     /// A failure response line.

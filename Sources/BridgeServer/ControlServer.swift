@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import ControlProtocol
 import Foundation
@@ -137,9 +138,25 @@ public final class ControlServer: Sendable {
                     try await outbound.write(ByteBuffer(bytes: refusal))
                     return
                 }
-                for try await line in inbound {
+                var lines = inbound.makeAsyncIterator()
+                while let line = try await lines.next() {
                     let response: Data
                     switch dispatcher.parse(line) {
+                    case .success(.trace(let alias, let bodies)):
+                        logger.info("control: trace\(bodies ? " with bodies" : "")", metadata: metadata.merging(["VERB": "trace"]) { $1 })
+                        if bodies, let known = peer, !policy.mayReadBodies(known), known.supplementaryGroups.isEmpty {
+                            peer?.supplementaryGroups = SystemAccounts.groups(ofUser: known.uid)
+                        }
+                        let start = dispatcher.startTrace(alias: alias, bodies: bodies, peerMayReadBodies: peer.map(policy.mayReadBodies) ?? false)
+                        try await outbound.write(ByteBuffer(bytes: start.line))
+                        guard let subscription = start.subscription else { continue }
+                        // Events flow until the reader closes its end; anything it sends meanwhile is ignored.
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await relay(subscription, to: outbound) }
+                            while try await lines.next() != nil {}
+                            group.cancelAll()
+                        }
+                        return
                     case .success(let request):
                         // Changes are worth a line in the journal; the read-only verbs are polled.
                         let level: Logger.Level = [.reload, .drain, .resume].contains(request.verb) ? .info : .debug
@@ -154,6 +171,18 @@ public final class ControlServer: Sendable {
             }
         } catch {
             logger.debug("control connection ended: \(error)", metadata: metadata)
+        }
+    }
+
+    /// Writes `subscription`'s events as lines until cancelled, each followed by a `dropped` event
+    /// when the reader's queue overflowed meanwhile. A slow reader slows only this loop.
+    private static func relay(_ subscription: TraceSubscription, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        for await event in subscription.events {
+            if let line = ControlDispatcher.line(event) { try await outbound.write(ByteBuffer(bytes: line)) }
+            let dropped = subscription.takeDropped()
+            if dropped > 0, let line = ControlDispatcher.line(TraceEvent(event: .dropped, dropped: dropped)) {
+                try await outbound.write(ByteBuffer(bytes: line))
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Whether routing may send a new request to a deployment's backend.
 enum DeploymentAvailability: Sendable, Hashable {
     /// Up, or not known yet: routed to.

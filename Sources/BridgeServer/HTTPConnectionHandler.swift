@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeCore
 import BridgeJSON
@@ -129,7 +130,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         maximumBodyBytes = configuration.settings.maxBodyBytes
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         let route = Route(target: path)
-        let record = RequestRecord(requestID: RequestID.make(), method: head.method.rawValue, path: path, route: route)
+        let record = RequestRecord(requestID: RequestID.make(), method: head.method.rawValue, path: path, route: route, observers: bridge.requestObservers)
         let writer = makeWriter(for: record, keepAlive: head.isKeepAlive && !overLimit, context: context)
         let admission = RequestAdmission(
             masterKey: configuration.masterKey?.value, maxBodyBytes: maximumBodyBytes, draining: bridge.isDraining,

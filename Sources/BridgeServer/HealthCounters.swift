@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Running totals of the health monitor since it was made, for a metrics layer to read (and export as
 /// counters). Warmups are counted here, never with user requests.
 public struct HealthCounters: Sendable, Hashable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeCore
 import BridgeJSON
@@ -137,6 +138,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         )
         phase = .awaitingHead
         record.upstreamCalls += 1
+        record.routed(body: body)
         call = bridge.startUpstream(request, to: deployment, channel: channel, consumer: self)
     }
 
@@ -175,6 +177,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
 
     func upstreamHead(status: Int, headers: [(String, String)]) {
         guard case .awaitingHead = phase, let translated else { return }
+        record.upstreamResponded(status: status)
         if status == 200, endpoint == .messages, translated.body["stream"] == true {
             writer.head(status: 200, headers: [
                 ("content-type", "text/event-stream; charset=utf-8"),
@@ -185,6 +188,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             phase = .streaming(SSEDecoder(), StreamTranslator(context: translated.context))
             bridge.tracker.streamStarted(record.requestID)
             startKeepalive()
+            record.streamStarted()
         } else {
             phase = .collecting(status: status, body: [])
         }
@@ -204,7 +208,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 }
             } catch {
                 // A line or event past the decoder's bound: a backend protocol fault, not something to buffer.
-                write(translator.abort(with: AnthropicError(.api, "The backend sent a stream event larger than \(decoder.maximumEventLength) bytes")), into: &output)
+                write(translator.abort(with: failure(AnthropicError(.api, "The backend sent a stream event larger than \(decoder.maximumEventLength) bytes"))), into: &output)
             }
             phase = .streaming(decoder, translator)
             if let prompt = startPromptTokens, translator.startUsageSource == .backend {
@@ -212,7 +216,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 calibrate(promptTokens: prompt)
             }
             if !output.isEmpty { keepaliveClock.wrote() }
-            writer.body(output)
+            relay(output)
             writer.flush()
             if translator.isFinished { endStream(translator) }
         case .collecting(let status, var body):
@@ -240,7 +244,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             var output: [UInt8] = []
             if let last = decoder.finish() { write(translator.consume(UpstreamStreamItem(data: last)), into: &output) }
             write(translator.endOfStream(), into: &output)
-            writer.body(output)
+            relay(output)
             endStream(translator)
         case (.streaming, .failure(.consumerStalled)):
             // The client read nothing for `paused_stream_seconds`: an error event would only wait behind
@@ -251,8 +255,8 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
             channel.close(promise: nil)
         case (.streaming(_, var translator), .failure(let error)):
             var output: [UInt8] = []
-            write(translator.abort(with: UpstreamErrorMapper.unreachable(error.description)), into: &output)
-            writer.body(output)
+            write(translator.abort(with: failure(UpstreamErrorMapper.unreachable(error.description))), into: &output)
+            relay(output)
             record.note = "upstream: \(error)"
             record.upstreamError = error.metricKind
             endStream(translator)
@@ -296,11 +300,12 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         case .streaming(_, var translator):
             stopKeepalive()
             var output: [UInt8] = []
-            write(translator.abort(with: error), into: &output)
-            writer.body(output)
+            write(translator.abort(with: failure(error)), into: &output)
+            relay(output)
             endStream(translator)
         default:
             phase = .done
+            record.failed(error.description)
             writer.respond(error: error, extraHeaders: [("x-should-retry", "true")])
         }
     }
@@ -308,15 +313,32 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     // MARK: Private
 
     private func write(_ events: [AnthropicStreamEvent], into output: inout [UInt8]) {
+        var deltas = 0
         for event in events {
             switch event {
-            case .contentBlockDelta: record.markFirstToken()
+            case .contentBlockDelta:
+                record.markFirstToken()
+                deltas += 1
             case .messageStart(let message):
                 startPromptTokens = message.usage.inputTokens + message.usage.cacheReadInputTokens
             default: break
             }
             event.writeSSE(into: &output)
         }
+        // vLLM streams a token per chunk, so a delta stands for a token until the usage tells.
+        record.streamedOutput(tokens: deltas)
+    }
+
+    /// Streamed bytes to the client (and to a trace reader of bodies).
+    private func relay(_ output: [UInt8]) {
+        record.answered(output)
+        writer.body(output)
+    }
+
+    /// `error`, reported to the trace as the reason this request failed.
+    private func failure(_ error: AnthropicError) -> AnthropicError {
+        record.failed(error.description)
+        return error
     }
 
     // MARK: Keep-alive
@@ -361,7 +383,10 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
         if translator.startUsageSource == .estimate {
             record.addNote("message_start usage estimated: the backend reported no prompt size in its first chunk")
         }
-        if translator.failed, record.note == nil { record.note = "stream ended with an error event" }
+        if translator.failed, record.note == nil {
+            record.note = "stream ended with an error event"
+            record.failed("the stream ended with an error event")
+        }
         writer.end()
     }
 
@@ -400,6 +425,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
                 calibrate(promptTokens: message.usage.inputTokens + message.usage.cacheReadInputTokens)
                 record.markFirstToken()
                 phase = .done
+                record.answered(message.json.jsonBytes)
                 writer.respondJSON(message.json)
             } catch {
                 finish(with: error)
@@ -440,6 +466,7 @@ final class MessagesExchange: UpstreamConsumer, ActiveExchange {
     private func finish(with error: AnthropicError) {
         if case .done = phase { return }
         phase = .done
+        record.failed(error.description)
         if writer.hasStarted {
             writer.end()
         } else {

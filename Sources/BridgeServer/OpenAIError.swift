@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// Errors for OpenAI-API clients of the passthrough, in OpenAI's shape.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeJSON
 import BridgeUpstream
@@ -60,11 +61,13 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
             body: JSONValue.object(object).jsonBytes,
             timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout)
         )
+        record.routed(body: request.body)
         call = bridge.startUpstream(request, to: deployment, channel: channel, consumer: self)
     }
 
     func upstreamHead(status: Int, headers: [(String, String)]) {
         let relayed = headers.filter { ["content-type", "cache-control"].contains($0.0.lowercased()) }
+        record.upstreamResponded(status: status)
         writer.head(status: status, headers: relayed)
         writer.flush()
         if status != 200 {
@@ -72,11 +75,13 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
             record.upstreamError = UpstreamError.metricKind(httpStatus: status)
         } else if relayed.contains(where: { $0.1.hasPrefix("text/event-stream") }) {
             bridge.tracker.streamStarted(record.requestID)
+            record.streamStarted()
         }
     }
 
     func upstreamBody(_ bytes: [UInt8]) {
         record.markFirstToken()
+        record.answered(bytes)
         writer.body(bytes)
         writer.flush()
     }
@@ -129,6 +134,7 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
 
     private func fail(status: Int, message: String, type: String, code: String? = nil) {
         finished = true
+        record.failed("\(type): \(message)")
         writer.respondJSON(status: status, OpenAIError.body(message: message, type: type, code: code))
     }
 }

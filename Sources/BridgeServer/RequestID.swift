@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Request ids as Anthropic writes them: `req_` and 24 base-62 characters.
 enum RequestID {
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)

@@ -1,9 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeCore
+import ControlProtocol
+import Foundation
 import Logging
 import NIOCore
 
 /// What the completion log line says about one request. Filled in as the request goes; logged once
 /// when its response ends. Never holds prompt text or keys.
+///
+/// With `observers`, it also reports the request live: to the `ActivityBoard` (`sparkctl top`) and
+/// as `TraceEvent`s to the `TraceHub` (`sparkctl trace`), where bodies only go, redacted, while a
+/// reader asks for them.
 final class RequestRecord {
     let requestID: String
     let method: String
@@ -23,12 +30,21 @@ final class RequestRecord {
     var keepalivePings = 0
     /// The kind of backend failure, for `spark_bridge_upstream_errors_total` (`connect`, `timeout`, `http_5xx`…).
     var upstreamError: String?
+    private let observers: RequestObservers?
+    /// Set by `routed()`: the request counts in its alias's and backend's requests in flight.
+    private var isRouted = false
+    private var isStreaming = false
+    private var hasFailed = false
+    private var streamedOutputTokens = 0
+    /// The answer as sent, for a trace reader of bodies; nil when none asked at routing.
+    private var capturedAnswer: [UInt8]?
 
-    init(requestID: String, method: String, path: String, route: Route) {
+    init(requestID: String, method: String, path: String, route: Route, observers: RequestObservers? = nil) {
         self.requestID = requestID
         self.method = method
         self.path = path
         self.route = route
+        self.observers = observers
     }
 
     /// Adds to the note (after what it already says).
@@ -37,7 +53,55 @@ final class RequestRecord {
     }
 
     func markFirstToken() {
-        if firstTokenAt == nil { firstTokenAt = .now() }
+        guard firstTokenAt == nil else { return }
+        let now = NIODeadline.now()
+        firstTokenAt = now
+        trace(.firstToken) { $0.ttftMs = Self.fractionalMilliseconds(now - self.started) }
+    }
+
+    /// The alias, backend and backend model are set: the request counts as in flight there, and
+    /// trace readers see it start. `body` is what goes to the backend, for readers of bodies.
+    func routed(body: @autoclosure () -> [UInt8]) {
+        guard let observers, let alias, let backend, !isRouted else { return }
+        isRouted = true
+        observers.activity.requestStarted(alias: alias, backend: backend)
+        trace(.start) { _ in }
+        if observers.trace.wantsBodies(alias: alias) {
+            capturedAnswer = []
+            let text = TraceRedaction.bodyText(body())
+            trace(.request) { $0.body = text }
+        }
+    }
+
+    /// The backend answered with `status`.
+    func upstreamResponded(status: Int) {
+        trace(.upstream) { $0.status = status }
+    }
+
+    /// The answer is streamed from now on.
+    func streamStarted() {
+        guard let observers, isRouted, !isStreaming, let alias, let backend else { return }
+        isStreaming = true
+        observers.activity.streamStarted(alias: alias, backend: backend)
+    }
+
+    /// `count` answer tokens (streamed deltas) went to the client.
+    func streamedOutput(tokens count: Int) {
+        guard let observers, isRouted, count > 0, let alias, let backend else { return }
+        streamedOutputTokens += count
+        observers.activity.outputTokens(count, alias: alias, backend: backend)
+    }
+
+    /// Answer bytes as sent to the client, kept (up to the trace limit) while a reader wants bodies.
+    func answered(_ bytes: @autoclosure () -> [UInt8]) {
+        guard let count = capturedAnswer?.count, count <= TraceEvent.maxBodyBytes else { return }
+        capturedAnswer?.append(contentsOf: bytes().prefix(TraceEvent.maxBodyBytes + 1 - count))
+    }
+
+    /// The request failed: an error response, or an error event that ended its stream.
+    func failed(_ message: String) {
+        hasFailed = true
+        trace(.error) { $0.message = message }
     }
 
     /// One line at completion: request id, alias → backend model, status, time to first token,
@@ -84,6 +148,7 @@ final class RequestRecord {
         }
         if let note { text += " (\(Self.clipped(note)))" }
         logger.info("\(text)", metadata: metadata)
+        report(status: status ?? 0, elapsed: elapsed)
         if let upstreamError { metrics.recordUpstreamError(kind: upstreamError, backend: backend) }
         if upstreamCalls > 0 { metrics.recordUpstreamCalls(upstreamCalls, alias: alias) }
         metrics.recordRequest(
@@ -108,4 +173,50 @@ final class RequestRecord {
     static func milliseconds(_ amount: TimeAmount) -> Int {
         Int(amount.nanoseconds / 1_000_000)
     }
+
+    static func fractionalMilliseconds(_ amount: TimeAmount) -> Double {
+        Double(amount.nanoseconds) / 1_000_000
+    }
+
+    /// The end, for `sparkctl top` and `sparkctl trace`.
+    private func report(status: Int, elapsed: TimeAmount) {
+        guard let observers else { return }
+        let failed = hasFailed || upstreamError != nil || (status >= 400 && status != 499)
+        let ttft = firstTokenAt.map { Self.fractionalMilliseconds($0 - started) }
+        if isRouted, let alias, let backend {
+            let remaining = max(0, (usage?.outputTokens ?? 0) - streamedOutputTokens)
+            observers.activity.requestFinished(alias: alias, backend: backend, streamed: isStreaming, timeToFirstTokenMs: ttft, failed: failed, remainingOutputTokens: remaining)
+        } else if clientModel != nil {
+            observers.activity.unroutedRequestFinished(alias: alias, failed: failed)
+        }
+        if let capturedAnswer, !capturedAnswer.isEmpty {
+            let text = TraceRedaction.bodyText(capturedAnswer)
+            trace(.answer) { $0.body = text }
+        }
+        trace(.end) { event in
+            event.status = status
+            event.ttftMs = ttft
+            event.durationMs = Self.fractionalMilliseconds(elapsed)
+            event.inputTokens = self.usage.map { $0.inputTokens + $0.cacheReadInputTokens }
+            event.outputTokens = self.usage?.outputTokens
+            event.message = self.note
+        }
+    }
+
+    /// Publishes an event of `kind` about this request, filled in by `fill`, when someone listens.
+    private func trace(_ kind: TraceEventKind, _ fill: (inout TraceEvent) -> Void) {
+        guard let hub = observers?.trace, hub.isListening(alias: alias) else { return }
+        var event = TraceEvent(
+            event: kind, requestID: requestID, method: method, path: path, model: clientModel, alias: alias,
+            backend: backend, backendModel: backendModel
+        )
+        fill(&event)
+        hub.publish(event)
+    }
+}
+
+/// Where requests report live: the activity board (`sparkctl top`) and the trace hub (`sparkctl trace`).
+struct RequestObservers: Sendable {
+    let activity: ActivityBoard
+    let trace: TraceHub
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Synchronization
 
 /// HTTP client for the upstream (vLLM), built on libcurl's multi interface and driven by one dedicated thread.

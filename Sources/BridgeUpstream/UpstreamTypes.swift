@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Per-request time limits. `nil` means "no limit" for that phase.
 ///
 /// Each limit ends the request with its own error so callers can tell them apart:

@@ -1,2 +1,3 @@
+// SPDX-License-Identifier: Apache-2.0
 // libyaml's parser/event API, for the BridgeConfig YAML reader.
 #include <yaml.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// `aliases`: the model names clients may ask for and where each one goes.
 public struct AliasesReport: Codable, Sendable, Equatable {
     /// Every `model_name`, in resolution order (file order: exact names win over patterns regardless).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// One request to the daemon, as `sparkctl` sends it.
@@ -21,6 +22,11 @@ public enum ControlRequest: Sendable, Equatable {
     /// What Claude Code needs to use the bridge, for `alias` (nil: Claude Code's own default names),
     /// with the master key itself only when `withKey`: `ClaudeEnvReport`.
     case claudeEnv(alias: String? = nil, withKey: Bool = false)
+    /// Live traffic per alias and per backend over the last minute: `ActivityReport`.
+    case activity
+    /// Stream request events (of one alias, or all), with bodies when asked: a `TraceStartReport`,
+    /// then one `TraceEvent` line per event until the client closes the connection.
+    case trace(alias: String? = nil, bodies: Bool = false)
 
     /// The verb's name on the wire.
     public var verb: ControlVerb {
@@ -32,6 +38,8 @@ public enum ControlRequest: Sendable, Equatable {
         case .drain: .drain
         case .resume: .resume
         case .claudeEnv: .claudeEnv
+        case .activity: .activity
+        case .trace: .trace
         }
     }
 
@@ -66,6 +74,9 @@ public enum ControlRequest: Sendable, Equatable {
         if let backend = arguments.backend, backend.isEmpty {
             throw .invalidArgument("backend must not be empty")
         }
+        if let alias = arguments.alias, alias.isEmpty {
+            throw .invalidArgument("alias must not be empty")
+        }
         switch verb {
         case .status: return .status
         case .health: return .health
@@ -81,6 +92,10 @@ public enum ControlRequest: Sendable, Equatable {
         case .claudeEnv:
             if let alias = arguments.alias, alias.isEmpty { throw .invalidArgument("alias must not be empty") }
             return .claudeEnv(alias: arguments.alias, withKey: arguments.withKey ?? false)
+        case .activity:
+            return .activity
+        case .trace:
+            return .trace(alias: arguments.alias, bodies: arguments.bodies ?? false)
         }
     }
 
@@ -96,9 +111,10 @@ public enum ControlRequest: Sendable, Equatable {
         let backend: String?
         let alias: String?
         let withKey: Bool?
+        let bodies: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case timeoutSeconds = "timeout_seconds", backend, alias, withKey = "with_key"
+            case timeoutSeconds = "timeout_seconds", backend, alias, withKey = "with_key", bodies
         }
     }
 
@@ -114,40 +130,40 @@ public enum ControlRequest: Sendable, Equatable {
     private struct Wire: Encodable {
         let version = ControlWire.version
         let verb: String
-        let timeoutSeconds: Double?
-        let backend: String?
+        var timeoutSeconds: Double?
+        var backend: String?
         var alias: String?
         var withKey: Bool?
+        var bodies: Bool?
 
         init(_ request: ControlRequest) {
             verb = request.verb.rawValue
             switch request {
             case .claudeEnv(let alias, let withKey):
-                timeoutSeconds = nil
-                backend = nil
                 self.alias = alias
                 self.withKey = withKey ? true : nil
             case .drain(let timeout, let backend):
                 timeoutSeconds = timeout
                 self.backend = backend
             case .resume(let backend):
-                timeoutSeconds = nil
                 self.backend = backend
-            case .status, .health, .aliases, .reload:
-                timeoutSeconds = nil
-                backend = nil
+            case .trace(let alias, let bodies):
+                self.alias = alias
+                self.bodies = bodies
+            case .status, .health, .aliases, .reload, .activity:
+                break
             }
         }
 
         enum CodingKeys: String, CodingKey {
-            case version, verb, timeoutSeconds = "timeout_seconds", backend, alias, withKey = "with_key"
+            case version, verb, timeoutSeconds = "timeout_seconds", backend, alias, withKey = "with_key", bodies
         }
     }
 }
 
 /// The verbs the daemon answers.
 public enum ControlVerb: String, Sendable, CaseIterable, Codable {
-    case status, health, aliases, reload, drain, resume
+    case status, health, aliases, reload, drain, resume, activity, trace
     case claudeEnv = "claude_env"
 }
 

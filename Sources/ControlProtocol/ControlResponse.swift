@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// The daemon's answer to one request: `ok` and either `result` (the verb's report) or `error`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// `drain`: how the requests in flight ended. New requests are refused (503) until `resume`.
 public struct DrainReport: Codable, Sendable, Equatable {
     /// Requests that finished within the timeout.

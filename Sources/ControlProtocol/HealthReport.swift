@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// `health`: what the health monitor and the warmup pinger know about each backend.

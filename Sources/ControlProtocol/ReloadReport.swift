@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// `reload`: what a successful reload changed. A rejected reload is a `ControlFailure` instead,
 /// and the daemon keeps the configuration it had.
 public struct ReloadReport: Codable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// An error response as vLLM's OpenAI server writes it (`ErrorResponse` / `ErrorInfo`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Splits answer text into the "tokens" the simulator streams, one per content/reasoning chunk.
 ///
 /// The rule, deterministic and close to how BPE vocabularies split English and code:

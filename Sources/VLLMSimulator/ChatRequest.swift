@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// The fields of a `POST /v1/chat/completions` body the simulator acts on.

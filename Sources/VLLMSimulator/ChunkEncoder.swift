@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// Writes the `data: …\n\n` events of one streamed completion, byte for byte as vLLM does

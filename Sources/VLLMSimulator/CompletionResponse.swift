@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// The non-streaming `chat.completion` body, member order as vLLM's `ChatCompletionResponse`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// One delta of a streamed answer, as vLLM's parsers produce them.

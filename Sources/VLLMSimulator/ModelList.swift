@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// The `GET /v1/models` body, as vLLM's `ModelList` / `ModelCard` / `ModelPermission`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// Counts prompt tokens deterministically, without a tokenizer, and makes up matching token ids.

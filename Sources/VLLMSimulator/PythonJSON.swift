@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// Writes JSON the way Python's `json.dumps` does with default separators: `", "` between members and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// One request the simulator received, as `GET /sim/requests` reports it.

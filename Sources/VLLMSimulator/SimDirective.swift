@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// One scripted tool call: the name and the arguments object, emitted qwen3_coder style.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// vllm-sim's answer to a chat completion request as bytes, made without a server or a clock: the same
 /// planning and the same encoders as a served request, so the bytes are vLLM's format exactly. For
 /// benchmarks and tests that feed a client-side decoder.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Everything that shapes a simulator instance: where it listens, what it serves and how fast.
 public struct SimulatorConfiguration: Sendable {
     /// The address to bind, e.g. `127.0.0.1`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// The mutable state all connections share: health, the cold-start flag and the request log.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// `POST /tokenize`: the completion form (`prompt`) and the chat form (`messages`, `tools`, …),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Which message/delta field carries reasoning text, i.e. which vLLM release to imitate.
 public enum ReasoningFieldMode: String, Sendable, CaseIterable {
     /// `reasoning` only: vLLM 0.17 and later.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ControlProtocol
 import Foundation
 
@@ -12,11 +13,31 @@ struct ControlClient {
 
     /// Sends `request` and returns the response line (without its newline).
     func exchange(_ request: ControlRequest, timeout: Duration) throws(ClientError) -> [UInt8] {
-        let deadline = ContinuousClock.now + timeout
         let fd = try connectSocket()
         defer { close(fd) }
         try sendAll(fd, Array(request.encodedLine()))
-        return try readLine(fd, deadline: deadline, timeout: timeout)
+        var reader = LineReader(fd: fd, path: path)
+        guard let line = try reader.next(timeout: timeout) else {
+            throw .failed("spark-bridge closed the control connection without answering")
+        }
+        return line
+    }
+
+    /// Sends `request` and hands each line the daemon sends to `onLine` (the first within
+    /// `firstLineTimeout`, the others whenever they come) until `onLine` returns false or the
+    /// daemon closes the connection.
+    func stream(_ request: ControlRequest, firstLineTimeout: Duration, onLine: ([UInt8]) throws(ClientError) -> Bool) throws(ClientError) {
+        let fd = try connectSocket()
+        defer { close(fd) }
+        try sendAll(fd, Array(request.encodedLine()))
+        var reader = LineReader(fd: fd, path: path)
+        guard let first = try reader.next(timeout: firstLineTimeout) else {
+            throw .failed("spark-bridge closed the control connection without answering")
+        }
+        guard try onLine(first) else { return }
+        while let line = try reader.next(timeout: nil) {
+            guard try onLine(line) else { return }
+        }
     }
 
     private func connectSocket() throws(ClientError) -> Int32 {
@@ -65,14 +86,40 @@ struct ControlClient {
             sent += count
         }
     }
+}
 
-    private func readLine(_ fd: Int32, deadline: ContinuousClock.Instant, timeout: Duration) throws(ClientError) -> [UInt8] {
-        var line: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+/// Reads newline-terminated lines from a socket, keeping what follows a line for the next call.
+struct LineReader {
+    let fd: Int32
+    /// The socket's path, for messages.
+    let path: String
+    /// The longest line accepted: a trace event carries at most a 64 KiB body, escaped.
+    static let maxLineBytes = 1 << 20
+    private var pending: [UInt8] = []
+    private var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    /// The next line without its newline, or nil when the daemon closed the connection at a line
+    /// boundary. Waits up to `timeout` (nil: for ever).
+    mutating func next(timeout: Duration?) throws(ClientError) -> [UInt8]? {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            guard remaining > .zero else { throw .failed("no answer from spark-bridge within \(timeout.seconds) s") }
-            let milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                return line
+            }
+            guard pending.count <= Self.maxLineBytes else { throw .failed("\(path): an answer line is longer than \(Self.maxLineBytes) bytes") }
+            var milliseconds: Int32 = -1
+            if let deadline {
+                let remaining = ContinuousClock.now.duration(to: deadline)
+                guard remaining > .zero else { throw .failed("no answer from spark-bridge within \(timeout?.seconds ?? 0) s") }
+                milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
+            }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, milliseconds)
             if ready < 0 {
@@ -86,13 +133,10 @@ struct ControlClient {
                 throw .failed("\(path): read failed: \(String(cString: strerror(errno)))")
             }
             if count == 0 {
-                throw .failed("spark-bridge closed the control connection without answering")
+                guard pending.isEmpty else { throw .failed("spark-bridge closed the control connection in the middle of a line") }
+                return nil
             }
-            if let newline = chunk[..<count].firstIndex(of: UInt8(ascii: "\n")) {
-                line += chunk[..<newline]
-                return line
-            }
-            line += chunk[..<count]
+            pending += chunk[..<count]
         }
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import ControlProtocol
 import Foundation
@@ -14,32 +15,42 @@ enum Daemon {
     static func call<Payload: Codable & Sendable>(
         _ request: ControlRequest, expecting: Payload.Type, options: GlobalOptions, timeout: Duration = defaultReplyTimeout
     ) throws(ExitCode) -> Result<Payload, ControlFailure> {
+        switch fetch(request, expecting: Payload.self, options: options, timeout: timeout) {
+        case .success(let outcome):
+            return outcome
+        case .failure(let problem):
+            printError("sparkctl: \(problem.message)")
+            throw problem.exitCode
+        }
+    }
+
+    /// The daemon's answer to `request`, or why there is none (without printing it): what `top`
+    /// shows in its frame and keeps retrying.
+    static func fetch<Payload: Codable & Sendable>(
+        _ request: ControlRequest, expecting: Payload.Type, options: GlobalOptions, timeout: Duration = defaultReplyTimeout
+    ) -> Result<Result<Payload, ControlFailure>, ConnectionProblem> {
         let line: [UInt8]
         do {
             line = try ControlClient(path: options.socketPath).exchange(request, timeout: timeout)
         } catch {
-            switch error {
-            case .notRunning(let why):
-                printError("sparkctl: spark-bridge is not running (\(why))")
-                throw ExitCode(3)
-            case .failed(let why):
-                printError("sparkctl: \(why)")
-                throw ExitCode.failure
-            }
+            return .failure(ConnectionProblem(error))
         }
+        return decode(line, expecting: Payload.self)
+    }
+
+    /// A response line read: the report or the daemon's failure, or a protocol problem.
+    static func decode<Payload: Codable & Sendable>(_ line: [UInt8], expecting: Payload.Type) -> Result<Result<Payload, ControlFailure>, ConnectionProblem> {
         let response: ControlResponse<Payload>
         do {
             response = try ControlResponse<Payload>.decode(line)
         } catch {
-            printError("sparkctl: unreadable answer from spark-bridge: \(String(decoding: line.prefix(200), as: UTF8.self))")
-            throw ExitCode.failure
+            return .failure(ConnectionProblem(message: "unreadable answer from spark-bridge: \(String(decoding: line.prefix(200), as: UTF8.self))"))
         }
         guard response.version == ControlWire.version else {
-            printError("sparkctl: spark-bridge speaks control protocol version \(response.version); this sparkctl speaks \(ControlWire.version)")
-            throw ExitCode.failure
+            return .failure(ConnectionProblem(message: "spark-bridge speaks control protocol version \(response.version); this sparkctl speaks \(ControlWire.version)"))
         }
-        if response.ok, let result = response.result { return .success(result) }
-        return .failure(response.error ?? ControlFailure(message: "spark-bridge refused the request without saying why"))
+        if response.ok, let result = response.result { return .success(.success(result)) }
+        return .success(.failure(response.error ?? ControlFailure(message: "spark-bridge refused the request without saying why")))
     }
 
     /// The report, or exit 1 after printing the failure (as JSON with `--json`).
@@ -61,6 +72,24 @@ enum Daemon {
             printJSON(["error": failure])
         } else {
             printError("sparkctl: \(failure.message)")
+        }
+    }
+}
+
+/// Why no answer came: the daemon is not running (exit 3) or the exchange failed (exit 1).
+struct ConnectionProblem: Error {
+    let message: String
+    let exitCode: ExitCode
+
+    init(message: String, exitCode: ExitCode = .failure) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+
+    init(_ error: ClientError) {
+        switch error {
+        case .notRunning(let why): self.init(message: "spark-bridge is not running (\(why))", exitCode: ExitCode(3))
+        case .failed(let why): self.init(message: why)
         }
     }
 }

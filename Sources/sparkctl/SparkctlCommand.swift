@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import Foundation
 
@@ -6,14 +7,14 @@ import Foundation
 struct SparkctlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sparkctl",
-        abstract: "Control a running spark-bridge: status, health, aliases, reload, drain, resume; check a configuration.",
+        abstract: "Control a running spark-bridge: status, health, aliases, top, trace, reload, drain, resume; check a configuration.",
         discussion: """
             Exit status: 0 success, 1 the command failed, 3 spark-bridge is not running, 64 usage error.
-            Bash completion: sparkctl --generate-completion-script bash
+            Completion: sparkctl --generate-completion-script bash|zsh|fish (the package installs all three).
             """,
         version: "0.1.0",
         subcommands: [
-            StatusCommand.self, HealthCommand.self, AliasesCommand.self, ReloadCommand.self,
+            StatusCommand.self, HealthCommand.self, AliasesCommand.self, TopCommand.self, TraceCommand.self, ReloadCommand.self,
             DrainCommand.self, ResumeCommand.self, CheckCommand.self, EnvCommand.self,
         ]
     )

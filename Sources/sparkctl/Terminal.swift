@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 #if canImport(Glibc)
@@ -28,4 +29,10 @@ struct Style {
 /// Writes to stderr, unbuffered.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Pushes what `print` buffered out now (a pipe is block-buffered): each frame or event as it comes.
+func flushStandardOutput() {
+    // `stdout` itself is a C global Swift 6 will not touch; nil flushes every output stream.
+    fflush(nil)
 }

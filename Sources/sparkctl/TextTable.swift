@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Aligned plain-text columns: each column as wide as its widest cell, two spaces apart.
 ///
 /// Widths count visible characters, so cells may carry ANSI colour codes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import Foundation
 import Testing
@@ -19,11 +20,11 @@ struct DefaultConfigFileTests {
         expected.dropParams = true
         #expect(config.settings == expected)
         #expect(config.masterKey == nil)
-        #expect(config.backends.map(\.name) == ["192.168.1.50:8888"])
+        #expect(config.backends.map(\.name) == ["127.0.0.1:8000"])
         #expect(config.backends.first?.models == ["Qwen/Qwen3-Coder-30B-A3B-Instruct"])
     }
 
-    @Test("the default config maps Claude Code's model names onto the LAN vLLM")
+    @Test("the default config maps Claude Code's model names onto the vLLM on this machine at its default port")
     func defaultConfigAliases() throws {
         let aliases = try ConfigLoader.load(path: Self.path, environment: [:]).configuration.aliases
         #expect(aliases.resolve("claude-sonnet-4-20250514")?.alias == "claude-sonnet-*")
@@ -31,7 +32,7 @@ struct DefaultConfigFileTests {
         #expect(aliases.resolve("claude-opus-4-1-20250805")?.alias == "claude-opus-*")
         let other = try #require(aliases.resolve("gpt-4o"))
         #expect(other.match == .defaultModel && other.alias == "claude-sonnet-*")
-        #expect(other.deployments.first?.apiBase.absoluteString == "http://192.168.1.50:8888/v1")
+        #expect(other.deployments.first?.apiBase.absoluteString == "http://127.0.0.1:8000/v1")
         #expect(aliases.claudeCodeWarning == nil, "Claude Code's default names must resolve with the shipped config")
     }
 }

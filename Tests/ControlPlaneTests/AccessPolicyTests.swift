@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 @testable import BridgeServer
 import Testing
 
@@ -29,6 +30,15 @@ struct AccessPolicyTests {
     func groupMember() {
         #expect(policy.decide(peer(uid: 1000, gid: 130)) == .groupMember)
         #expect(policy.decide(peer(uid: 1000, gid: 1000, groups: [1000, 27, 130])) == .groupMember)
+    }
+
+    @Test("trace bodies are for root and the group's members, not for the daemon's user alone")
+    func bodies() {
+        #expect(policy.mayReadBodies(peer(uid: 0, gid: 0)))
+        #expect(policy.mayReadBodies(peer(uid: 1000, gid: 130)))
+        #expect(policy.mayReadBodies(peer(uid: 1000, gid: 1000, groups: [1000, 130])))
+        #expect(!policy.mayReadBodies(peer(uid: 120, gid: 500)))
+        #expect(!policy.mayReadBodies(peer(uid: 1000, gid: 1000, groups: [1000, 27])))
     }
 
     @Test("anyone else is refused")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
 
@@ -16,10 +17,10 @@ struct ManPageTests {
     @Test("documents every verb, option, exit status and the environment")
     func complete() throws {
         let text = try String(contentsOfFile: Self.page, encoding: .utf8)
-        for verb in ["status", "health", "aliases", "reload", "drain", "resume", "env", "check"] {
+        for verb in ["status", "health", "aliases", "top", "trace", "reload", "drain", "resume", "env", "check"] {
             #expect(text.contains("\n.B \(verb)"), "verb \(verb)")
         }
-        for option in ["socket", "json", "timeout", "backend", "config", "alias", "with\\-key", "generate\\-completion\\-script"] {
+        for option in ["socket", "json", "timeout", "backend", "config", "once", "alias", "bodies", "with\\-key", "generate\\-completion\\-script"] {
             #expect(text.contains("\\-\\-\(option)"), "option --\(option)")
         }
         for code in ["0", "1", "3", "64"] {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ControlProtocol
 import Foundation
 import Testing
@@ -66,7 +67,7 @@ struct ControlRequestTests {
     func unknownVerb() {
         #expect(throws: ControlRequestError.unknownVerb("restart")) { try parse(#"{"version":1,"verb":"restart"}"#) }
         #expect(ControlRequestError.unknownVerb("restart").description
-            == #"unknown verb "restart"; expected one of status, health, aliases, reload, drain, resume, claude_env"#)
+            == #"unknown verb "restart"; expected one of status, health, aliases, reload, drain, resume, activity, trace, claude_env"#)
     }
 
     @Test("bad arguments are refused with the argument's name", arguments: [

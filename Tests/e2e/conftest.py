@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end fixtures: real `vllm-sim` and `spark-bridge` processes on ephemeral ports.
 
 Every process is started lazily by the first test that needs it, shared for the session (a test

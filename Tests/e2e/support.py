@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Constants and helpers shared by the end-to-end tests and their fixtures."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`make bench` keeps working: a short spark-bench run over real vllm-sim and spark-bridge processes.
 
 The numbers of a --quick run mean nothing (debug build, fractions of a second per load); what is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The small endpoints (/, /health, /v1/models), the OpenAI passthrough driven by the official
 `openai` SDK, and `spark-bridge --check`."""
 

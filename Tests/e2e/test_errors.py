@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every error class a client can see: what the bridge itself refuses (400, 401, 404, 413) and how
 backend failures (429, 5xx, unreachable, context overflow) reach the Anthropic SDK."""
 

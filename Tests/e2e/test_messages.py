@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """POST /v1/messages through the official Anthropic SDK: text, streaming, tools, thinking, images,
 stop reasons, count_tokens and the ?beta=true path, checked at both ends (the SDK's view and what
 vLLM received)."""

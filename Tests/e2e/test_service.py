@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The service around the proxy: systemd's notify protocol, reload, drain and resume through the real
 sparkctl, and /metrics — each against a daemon of its own (they change its state)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Streams under stress: upstream failures mid-stream, clients that hang up or read slowly, and
 many streams at once."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # System test: the spark-bridge .deb under a real systemd, in a Debian 12 container.
 #
 # Usage (root): Tests/system/run.sh dist/spark-bridge_<version>_<arch>.deb path/to/vllm-sim
@@ -212,7 +213,14 @@ for path in /usr/sbin/spark-bridge /usr/bin/claude-local /usr/share/man/man8/spa
 	/usr/share/doc/spark-bridge/changelog.Debian.gz /usr/share/doc/spark-bridge/examples/litellm_config.yaml; do
 	inside test -e "$path" || fail "$path missing"
 done
-if $have_sparkctl; then inside test -e /usr/share/bash-completion/completions/sparkctl || fail "no sparkctl bash completion"; fi
+inside test -s /usr/share/spark-bridge/grafana/spark-bridge.json || fail "no Grafana dashboard"
+inside grep -q '^License: Apache-2.0$' /usr/share/doc/spark-bridge/copyright || fail "copyright does not say Apache-2.0"
+if $have_sparkctl; then
+	for path in /usr/share/bash-completion/completions/sparkctl /usr/share/zsh/vendor-completions/_sparkctl \
+		/usr/share/fish/vendor_completions.d/sparkctl.fish; do
+		inside test -s "$path" || fail "no sparkctl completion $path"
+	done
+fi
 pass "enabled+active, socket disabled, config root:spark-bridge 0640, sparkctl: $have_sparkctl"
 
 begin "1 systemctl start reaches active (READY=1) with a STATUS= line"
@@ -246,6 +254,11 @@ grep -qx 'ANTHROPIC_BASE_URL=http://127.0.0.1:4000' "$scratch/claude-local.out" 
 stream "Say hello" >"$out" 2>&1 || fail "curl failed"
 stream_complete "$out" || fail "incomplete event stream"
 grep -q 'Hello' "$out" || fail "no answer text in the stream"
+if $have_sparkctl; then
+	# The live view counts that request (a group member may run it; the daemon's own socket).
+	inside runuser -u sbtester -- sparkctl top --once >"$scratch/top.out" 2>>"$out" || fail "sparkctl top --once failed"
+	grep -Eq '^BACKEND +STATE' "$scratch/top.out" && grep -Eq '^127\.0\.0\.1:8888 +up ' "$scratch/top.out" || fail "sparkctl top: $(cat "$scratch/top.out")"
+fi
 pass "$health; group member: $($have_sparkctl && echo "sparkctl let in, ")claude-local -> 127.0.0.1:4000; stream of $(grep -c '^event:' "$out") events ends with message_stop"
 
 begin "3 reload: a new alias applies; a broken edit is refused and the service stays active"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// Typed access to request fields; every failure is a 400 `invalid_request_error` naming the field's

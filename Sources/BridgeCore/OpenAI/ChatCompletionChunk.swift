@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// What the translation reads of a `chat.completion.chunk` (or of a whole `chat.completion`, seen as

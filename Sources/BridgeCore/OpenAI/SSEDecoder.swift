@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Splits a `text/event-stream` byte stream into the `data` payloads of its events.
 ///
 /// Bytes may arrive split anywhere, even inside a UTF-8 sequence; lines end in `\n`, `\r\n` or `\r`;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// Recovers Qwen markup that a backend without `--reasoning-parser` / `--tool-call-parser` leaves in

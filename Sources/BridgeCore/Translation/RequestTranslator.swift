@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// An OpenAI Chat Completions request body made from an Anthropic request, with what the response

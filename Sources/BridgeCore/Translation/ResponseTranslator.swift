@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// A whole OpenAI Chat Completions response → an Anthropic message.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// The streaming state machine: OpenAI `chat.completion.chunk`s in, Anthropic SSE events out.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// Turns a tool call's `arguments` text, fed in fragments, into JSON that is always a valid object.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Deterministic, reversible renaming of tool names that an OpenAI-compatible server would reject.
 ///
 /// A valid name (`^[a-zA-Z0-9_-]{1,64}$`) is kept. Any other name gets its invalid characters replaced

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// The numbers in vLLM's "maximum context length" errors, across its versions:

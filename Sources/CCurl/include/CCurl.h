@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CCurl: non-variadic wrappers around libcurl for Swift.
 //
 // Swift cannot call C variadic functions (curl_easy_setopt, curl_easy_getinfo, curl_multi_setopt),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeServer
 import ControlProtocol
 import Foundation
@@ -9,12 +10,17 @@ final class FakeCommands: ControlCommands {
     let healthReport: HealthReport
     let aliasesReport: AliasesReport
     let reloadOutcome: Result<ReloadReport, ControlFailure>
+    let activityReport: ActivityReport
+    /// Where `trace` readers subscribe; tests publish to it.
+    let traceHub = TraceHub()
     private let log = Mutex<[String]>([])
 
     init(
         status: StatusReport = Fixtures.status, health: HealthReport = Fixtures.health,
-        aliases: AliasesReport = Fixtures.aliases, reload: Result<ReloadReport, ControlFailure> = .success(Fixtures.reload)
+        aliases: AliasesReport = Fixtures.aliases, reload: Result<ReloadReport, ControlFailure> = .success(Fixtures.reload),
+        activity: ActivityReport = Fixtures.activity
     ) {
+        activityReport = activity
         statusReport = status
         healthReport = health
         aliasesReport = aliases
@@ -48,6 +54,13 @@ final class FakeCommands: ControlCommands {
             baseURL: "http://127.0.0.1:4000", keyRequired: true, key: withKey ? "sk-master" : nil, model: name,
             opusModel: name, sonnetModel: alias ?? "claude-sonnet-5-5", haikuModel: alias ?? "claude-haiku-5-5", contextWindow: 131_072
         ))
+    }
+
+    func activity() async -> ActivityReport { record("activity"); return activityReport }
+
+    func trace(alias: String?, bodies: Bool) -> TraceSubscription {
+        record("trace \(alias ?? "-") \(bodies)")
+        return traceHub.subscribe(alias: alias, bodies: bodies, capacity: 4)
     }
 
     private func record(_ call: String) {
@@ -95,6 +108,26 @@ enum Fixtures {
     static let reload = ReloadReport(
         added: ["qwen"], removed: ["gpt-4o"], changedAliases: ["claude-*"], settingsChanged: ["timeouts.idle_seconds"],
         warnings: ["/etc/spark-bridge/config.yaml:7:3: spark_bridge.colour: unknown key, ignored"]
+    )
+
+    static let activity = ActivityReport(
+        windowSeconds: 60, sparklineStepSeconds: 15, requestsInFlight: 3, streamsInFlight: 2, draining: false,
+        aliases: [
+            ActivityRow(
+                name: "claude-sonnet-*", state: "up", requestsInFlight: 3, streamsInFlight: 2, outputTokensPerSecond: 41.25,
+                requestsPerMinute: 12, errorsPerMinute: 1, ttftP50Ms: 152, ttftP99Ms: 1840, ttftSparklineMs: [100, nil, 400, 800],
+                maxModelLen: 65536
+            ),
+            ActivityRow(name: "claude-*haiku*", state: "down", ttftSparklineMs: [nil, nil, nil, nil]),
+        ],
+        backends: [
+            ActivityRow(
+                name: "10.0.0.1:8888", state: "up", requestsInFlight: 3, streamsInFlight: 2, outputTokensPerSecond: 41.25,
+                requestsPerMinute: 12, errorsPerMinute: 1, ttftP50Ms: 152, ttftP99Ms: 1840, ttftSparklineMs: [100, nil, 400, 800],
+                maxModelLen: 65536
+            ),
+            ActivityRow(name: "10.0.0.2:8000", state: "drained", ttftSparklineMs: [nil, nil, nil, nil]),
+        ]
     )
 
     static let rejectedReload = ControlFailure(
