@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # libFuzzer targets (Fuzz/Targets): builds them with -sanitize=fuzzer,address in .build-fuzz and runs
 # each for a number of executions or a time budget, seeded from Fuzz/Corpus/<target> (committed) and
 # the inputs earlier runs found (.build-fuzz/corpus/<target>, not committed).

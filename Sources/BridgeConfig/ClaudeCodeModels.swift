@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The model names Claude Code sends when the user sets none, by class (checked against Claude Code
 /// 2.1.332, whose default is `claude-opus-5-5`), so the bridge can say at start when a configuration
 /// cannot serve it, and `sparkctl env` can pick names that resolve.

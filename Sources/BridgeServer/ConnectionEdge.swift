@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import NIOCore
 
 /// The first handler of a client connection's pipeline, on raw bytes: tells the connection handler

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// When a stream gets a keep-alive `ping`: at each tick of a timer running every `keepalive_seconds`,
 /// if nothing went to the client since the previous tick and the client is reading.
 ///

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The paths the bridge serves, a closed set: what a request is routed on, and the `path` label of its
 /// metrics (a client's raw path never becomes a label, so no client can grow the series).
 enum Route: String, CaseIterable, Sendable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// `claude_env`: what Claude Code needs to use this bridge, from the live daemon: its address, whether

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// A protocol fault the simulator answers with instead of a completion: what a broken or hostile

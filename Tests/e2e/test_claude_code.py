@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The real Claude Code CLI through the real bridge to vllm-sim, headless.
 
 `claude -p … --output-format stream-json --verbose`, from the pinned `claude-agent-sdk` wheel (it bundles

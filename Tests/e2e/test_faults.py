@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A misbehaving backend: vllm-sim sends scripted faults (`[[sim:{"fault":{…}}]]`) — numbers out of
 every range, `data:` lines that never end an event, 20,000 unnamed tool-call deltas, a 1 byte per
 interval drip, a TCP reset mid-stream, an HTML page with status 200 — and a client that stops reading.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Hostile clients against a real spark-bridge: slowloris, idle connections past the limit, keyless
 large bodies, a flood of distinct paths and model names, forged log lines, malformed requests and
 stalled bodies. Each test holds the daemon to a resource figure read from /proc (open fds, RSS) or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Keep-alive while vLLM prefills: once the backend's 200 arrives, a silent stream gets `event: ping`
 every `keepalive_seconds` (here 0.2 s), before `message_start` too; the official SDK skips them and
 gets the answer; a refused request is still a real HTTP error, not a 200 stream.

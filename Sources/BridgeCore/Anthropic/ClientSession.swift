@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import BridgeJSON
 
 /// The conversation a request belongs to, as Claude Code names it in `metadata.user_id`: a JSON string

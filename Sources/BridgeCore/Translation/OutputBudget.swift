@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// How many tokens the backend is asked to write, so that the first call fits.
 ///
 /// vLLM refuses a request whose prompt plus `max_tokens` exceeds the model's window (`max_model_len`),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The tool calls of the latest assistant turn that still wait for their `tool_result`, in call
 /// order.
 ///

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The tool calls of a stream that have a name and wait for their `tool_use` block, taken in the order
 /// they first appeared upstream: a binary min-heap of their positions in that order, so adding one and
 /// taking the next cost O(log n) whatever the backend sends (20,000 interleaved calls included).
