@@ -40,7 +40,7 @@ struct GrafanaDashboardTests {
     static func exposition() -> String {
         let metrics = BridgeMetrics()
         metrics.recordRequest(
-            path: "/v1/messages", alias: "claude-*", status: 200, timeToFirstToken: .milliseconds(150), duration: .seconds(1),
+            route: .messages, alias: "claude-*", status: 200, timeToFirstToken: .milliseconds(150), duration: .seconds(1),
             inputTokens: 10, outputTokens: 20
         )
         metrics.recordUpstreamError(kind: "connect", backend: "127.0.0.1:8000")
