@@ -14,6 +14,9 @@ cd "$(dirname "$0")/.."
 port=${PORT:-4000}
 sim_port=${SIM_PORT:-0}
 run_dir=$(mktemp -d "${TMPDIR:-/tmp}/spark-bridge-run.XXXXXX")
+# Made before the processes start, so that the banners can be looked for at once.
+: >"$run_dir/vllm-sim.out"
+: >"$run_dir/spark-bridge.out"
 sim_pid=
 bridge_pid=
 

@@ -29,5 +29,5 @@ while IFS= read -r file; do
 	esac
 	chmod --reference="$file" "$file.spdx"
 	mv "$file.spdx" "$file"
-done < <(git ls-files Package.swift Sources Tests Benchmarks scripts packaging)
+done < <(git ls-files --cached --others --exclude-standard Package.swift Sources Tests Benchmarks scripts packaging)
 exit $missing

@@ -98,8 +98,10 @@ final class RequestRecord {
         capturedAnswer?.append(contentsOf: bytes().prefix(TraceEvent.maxBodyBytes + 1 - count))
     }
 
-    /// The request failed: an error response, or an error event that ended its stream.
+    /// The request failed: an error response, or an error event that ended its stream. The first
+    /// reason is the one traced.
     func failed(_ message: String) {
+        guard !hasFailed else { return }
         hasFailed = true
         trace(.error) { $0.message = message }
     }
