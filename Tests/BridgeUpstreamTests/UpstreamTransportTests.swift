@@ -376,7 +376,9 @@ struct UpstreamTransportTests {
             connection.respond(body: Array(request.target.utf8))
             return true
         }
-        let transport = UpstreamTransport()
+        // The pool's age limit (4 s by default) is not what this pins: on a loaded machine the second
+        // request may start more than 4 s after the first ended, and then rightly opens a new connection.
+        let transport = UpstreamTransport(configuration: .init(maxIdleConnectionAgeSeconds: 3600))
         let first = RecordingSink()
         transport.start(UpstreamRequest(url: server.url("/one")), sink: first)
         #expect(await eventually { first.isCompleted })
