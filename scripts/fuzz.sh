@@ -29,11 +29,15 @@ rss_mb=${FUZZ_RSS_MB:-2048}
 # toolset links with lld (gold rejects libFuzzer's runtime next to a Swift entry point).
 build=(env SPARK_BRIDGE_FUZZ=1 swift build -c release --scratch-path "$scratch" --toolset Fuzz/toolset.json
     -Xswiftc -sanitize=fuzzer,address)
+mkdir -p "$scratch/logs"
 for target in "${targets[@]}"; do
     [ -d "Fuzz/Targets/$target" ] || { echo "fuzz: no target $target (have: ${all_targets[*]})" >&2; exit 2; }
     echo "fuzz: building $target"
-    "${build[@]}" --product "$target" 2>&1 | grep -v -e "^\[" -e "Cannot export local symbol" || true
-    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: building $target failed" >&2; exit 1; }
+    if ! "${build[@]}" --product "$target" >"$scratch/logs/build-$target.log" 2>&1; then
+        grep -v "^\[" "$scratch/logs/build-$target.log" >&2
+        echo "fuzz: building $target failed" >&2
+        exit 1
+    fi
 done
 bin="$("${build[@]}" --show-bin-path)"
 

@@ -118,10 +118,11 @@ struct QwenRescueTests {
         #expect(input == ["file_path": "/a"])
     }
 
-    /// Found by fuzz-stream: every content delta inside a `<tool_call>` searched the whole call so far
-    /// for `</tool_call>` (and skipped its leading white space again), so 20,000 one-character deltas
-    /// took 18 s under the fuzzer; 150,000 would have taken over ten minutes. Each delta now reads only
-    /// what is new (and the white space before `<function=` is bounded: past 64 characters it is text).
+    /// Seen while writing fuzz-stream (whose 64 KiB inputs are too small to time out on it): every
+    /// content delta inside a `<tool_call>` searched the whole call so far for `</tool_call>` (and
+    /// skipped its leading white space again), so 20,000 one-character deltas took 18 s in the fuzz
+    /// binary; 150,000 would have taken over ten minutes. Each delta now reads only what is new (and
+    /// the white space before `<function=` is bounded: past 64 characters the call is text).
     @Test("a tool call streamed one character at a time is read in linear time", .timeLimit(.minutes(1)))
     func longCallInTinyDeltas() throws {
         let command = String(repeating: "a", count: 100_000)

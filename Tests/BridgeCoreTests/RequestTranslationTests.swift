@@ -463,9 +463,9 @@ struct RequestTranslationTests {
 
     // MARK: Size
 
-    /// Found by fuzz-request: merging same-role turns copied the turn so far on every message, and a
-    /// result looked for its call by a linear scan, so a 32 MiB body of one-letter messages kept a
-    /// core busy for hours. 100,000 of each must translate well within the limit (the quadratic code
+    /// Seen while writing fuzz-request (whose 64 KiB inputs are too small to time out on it): merging
+    /// same-role turns copied the turn so far on every message, and a result looked for its call by
+    /// a linear scan, so a 32 MiB body of one-letter messages kept a core busy for hours. 100,000 of each must translate well within the limit (the quadratic code
     /// needed about half an hour of CPU for them).
     @Test("100,000 same-role messages and 50,000 tool calls with one id translate in linear time", .timeLimit(.minutes(1)))
     func manyMessagesAndCalls() throws {
