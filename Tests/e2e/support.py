@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any, Iterator
 
@@ -49,3 +50,13 @@ def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
     if event is not None or data:
         payload = "\n".join(data)
         yield (event or "message", json.loads(payload) if payload else None)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of the Prometheus sample `name` whose labels include `labels`; 0 when there is none."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
+            if all(found.get(k) == v for k, v in labels.items()):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0

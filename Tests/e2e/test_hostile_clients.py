@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from conftest import Bridge, Process, bridge_config
-from support import ALIAS, ANTHROPIC_HEADERS, CLIENT_TIMEOUT, MASTER_KEY, directive, wait_until
+from support import ALIAS, ANTHROPIC_HEADERS, CLIENT_TIMEOUT, MASTER_KEY, directive, metric, wait_until
 
 MIB = 1 << 20
 
@@ -46,15 +46,6 @@ def metrics_text(bridge: Bridge) -> str:
 def series(text: str) -> list[str]:
     """The series names with their labels (one per sample line)."""
     return [line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")]
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-            if all(found.get(k) == v for k, v in labels.items()):
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 # Raw sockets.

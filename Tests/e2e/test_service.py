@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from conftest import Process, Sim, bridge_config
-from support import ALIAS, ANTHROPIC_HEADERS, CLIENT_TIMEOUT, directive, wait_until
+from support import ALIAS, ANTHROPIC_HEADERS, CLIENT_TIMEOUT, directive, metric, wait_until
 
 
 class Service:
@@ -188,15 +188,6 @@ def test_drain_timeout_cuts_streams_with_an_error_event(service: Service, marker
 def test_sparkctl_reports_a_daemon_that_is_not_running(bin_dir: Path, tmp_path: Path) -> None:
     result = subprocess.run([str(bin_dir / "sparkctl"), "--socket", str(tmp_path / "none.sock"), "status"], capture_output=True, text=True)
     assert result.returncode == 3
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-            if all(found.get(k) == v for k, v in labels.items()):
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def test_metrics_count_the_requests_made(service: Service) -> None:
