@@ -9,7 +9,6 @@ let strictSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "spark-bridge",
-    platforms: [.macOS(.v14)],
     products: [
         .library(name: "BridgeCore", targets: ["BridgeCore"]),
         .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
@@ -159,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "BridgeServerTests",
             dependencies: [
-                "BridgeServer", "BridgeConfig", "BridgeUpstream", "BridgeJSON", "VLLMSimulator",
+                "BridgeServer", "BridgeConfig", "BridgeUpstream", "BridgeJSON", "VLLMSimulator", "ControlProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
+import ControlProtocol
 import Foundation
 
 /// What the monitor knows about one backend, and the hysteresis that turns check and request results
@@ -7,26 +8,26 @@ import Foundation
 struct BackendHealthRecord: Sendable, Equatable {
     /// A change of state: logged once, reported to `onStateChange`.
     struct Transition: Sendable, Equatable {
-        var from: BackendHealthState
-        var to: BackendHealthState
+        var from: BackendState
+        var to: BackendState
     }
 
-    private(set) var state = BackendHealthState.unknown
+    private(set) var state = BackendState.unknown
     private(set) var consecutiveFailures = 0
     private(set) var consecutiveSuccesses = 0
     /// A request failed (transport error or 5xx) since the last successful check: routing prefers
     /// other deployments until a check (or a request) succeeds.
     private(set) var suspect = false
     private(set) var lastCheck: Date?
-    private(set) var latencyMs: Int?
+    private(set) var latencyMs: Double?
     private(set) var lastError: String?
-    private(set) var models: [BackendModelInfo] = []
+    private(set) var models: [BackendModel] = []
     /// The last warmup round since the backend came up succeeded.
     var warm = false
-    var lastWarmupLatencyMs: Int?
+    var lastWarmupLatencyMs: Double?
 
     /// A health check passed: counts toward up, clears the failure streak, suspicion and error.
-    mutating func checkSucceeded(at time: Date, latencyMs: Int, models: [BackendModelInfo], settings: HealthSettings) -> Transition? {
+    mutating func checkSucceeded(at time: Date, latencyMs: Double, models: [BackendModel], settings: HealthSettings) -> Transition? {
         lastCheck = time
         self.latencyMs = latencyMs
         self.models = models
@@ -77,7 +78,7 @@ struct BackendHealthRecord: Sendable, Equatable {
         return move(to: .down)
     }
 
-    private mutating func move(to next: BackendHealthState) -> Transition {
+    private mutating func move(to next: BackendState) -> Transition {
         let transition = Transition(from: state, to: next)
         state = next
         if next == .down { warm = false }

@@ -2,6 +2,7 @@
 import BridgeConfig
 import BridgeJSON
 import BridgeUpstream
+import ControlProtocol
 import Foundation
 
 /// The health check of one backend: `GET <base without /v1>/health` (vLLM's liveness) and
@@ -21,7 +22,7 @@ enum BackendProbe {
     /// request was cancelled (the monitor stopping, the transport shutting down): no verdict at all.
     static func evaluate(
         health: Result<FetchedResponse, UpstreamError>, models: Result<FetchedResponse, UpstreamError>
-    ) -> Result<[BackendModelInfo], CheckFailure>? {
+    ) -> Result<[BackendModel], CheckFailure>? {
         if case .failure(.cancelled) = health { return nil }
         if case .failure(.cancelled) = models { return nil }
         switch health {
@@ -48,11 +49,11 @@ enum BackendProbe {
     /// The `data` of an OpenAI model list: each `id` with vLLM's `max_model_len`. Nil when the body is
     /// not such a list. A `max_model_len` outside 1...2³¹−1 is the backend's nonsense, read as unknown,
     /// so whatever computes with it (`max_tokens` next to a prompt) never meets a negative or huge window.
-    static func parseModels(_ body: [UInt8]) -> [BackendModelInfo]? {
+    static func parseModels(_ body: [UInt8]) -> [BackendModel]? {
         guard let json = try? JSONParser.parse(body), let data = json["data"]?.arrayValue else { return nil }
         return data.compactMap { card in
             let window = card["max_model_len"]?.intValue.flatMap { (1...Int(Int32.max)).contains($0) ? $0 : nil }
-            return card["id"]?.stringValue.map { BackendModelInfo(id: $0, maxModelLen: window) }
+            return card["id"]?.stringValue.map { BackendModel(id: $0, maxModelLen: window) }
         }
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeUpstream
+import ControlProtocol
 import Logging
 import NIOCore
 
@@ -30,9 +31,19 @@ extension BridgeContext {
     public var drainedBackends: Set<String> { router.drained }
 
     /// Every backend of the current configuration: health, models, warmth, drained, requests in flight.
-    public func healthSnapshot() -> [BackendHealthReport] {
+    public func healthSnapshot() -> [BackendHealth] {
         let drained = router.drained
-        return health.snapshot().map { $0.with(drained: drained.contains($0.name), inFlight: router.inFlight(backendName: $0.name)) }
+        return health.snapshot().map { monitored in
+            var backend = monitored
+            backend.drained = drained.contains(backend.name)
+            backend.inFlight = router.inFlight(backendName: backend.name)
+            return backend
+        }
+    }
+
+    /// The document `GET /health` serves and the control verb `health` answers.
+    public func healthReport() -> HealthReport {
+        HealthReport(aliases: configuration.aliases.allAliases.count, backends: healthSnapshot())
     }
 
     /// User requests in flight on `deployment` (warmups and checks are not counted).

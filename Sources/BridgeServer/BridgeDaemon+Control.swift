@@ -23,14 +23,7 @@ extension BridgeDaemon: ControlCommands {
     }
 
     public func health() async -> HealthReport {
-        HealthReport(backends: context.healthSnapshot().map { report in
-            BackendHealth(
-                name: report.name, url: report.url, state: BackendState(rawValue: report.state.rawValue) ?? .unknown,
-                lastCheck: report.lastCheck, latencyMs: report.latencyMs.map(Double.init), lastError: report.lastError,
-                models: report.models.map { BackendModel(id: $0.id, maxModelLen: $0.maxModelLen) },
-                warm: report.warm, lastWarmupLatencyMs: report.lastWarmupLatencyMs.map(Double.init)
-            )
-        })
+        context.healthReport()
     }
 
     public func aliases() async -> AliasesReport {

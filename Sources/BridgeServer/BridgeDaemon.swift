@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeUpstream
+import ControlProtocol
 import Dispatch
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import ControlProtocol
 import Metrics
 import NIOConcurrencyHelpers
 import Prometheus
@@ -59,9 +60,9 @@ public final class BridgeMetrics: Sendable {
                 return made
             }()
             let status = StatusLabel.of(status)
-            let key = "\(route.rawValue) \(alias) \(status)"
+            let key = "\(route.metricsLabel) \(alias) \(status)"
             let requests = cache.requests[key] ?? {
-                let made = Metrics.Counter(label: "spark_bridge_requests_total", dimensions: [("path", route.rawValue), ("alias", alias), ("status", status)], factory: factory)
+                let made = Metrics.Counter(label: "spark_bridge_requests_total", dimensions: [("path", route.metricsLabel), ("alias", alias), ("status", status)], factory: factory)
                 cache.requests[key] = made
                 return made
             }()
@@ -129,16 +130,9 @@ public final class BridgeMetrics: Sendable {
     }
 
     /// The Prometheus text exposition, with the backends' health brought up to date first.
-    func exposition(health: [BackendHealthReport], counters: HealthCounters) -> [UInt8] {
+    func exposition(health: [BackendHealth], counters: HealthCounters) -> [UInt8] {
         for backend in health { recordBackendUp(backend.name, up: backend.state == .up) }
         syncHealthCounters(counters)
         return registry.emitToBuffer()
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -8,7 +8,7 @@ extension ActivityReport {
 
     /// The rows `sparkctl top` shows: one per alias of `configuration` (and `-` for unmatched model
     /// names, once it has traffic), one per backend, states from `health`, traffic from `board`.
-    init(configuration: BridgeConfiguration, health: [BackendHealthReport], board: ActivityBoard, draining: Bool, requestsInFlight: Int, streamsInFlight: Int) {
+    init(configuration: BridgeConfiguration, health: [BackendHealth], board: ActivityBoard, draining: Bool, requestsInFlight: Int, streamsInFlight: Int) {
         let traffic = board.snapshot(sparklinePoints: Self.sparklinePoints)
         let healthByName = Dictionary(health.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
@@ -26,7 +26,7 @@ extension ActivityReport {
         }
         let backendRows = configuration.backends.map { backend in
             let report = healthByName[backend.name]
-            let state = report.map { $0.drained ? "drained" : $0.state.rawValue } ?? BackendHealthState.unknown.rawValue
+            let state = report.map { $0.drained ? "drained" : $0.state.rawValue } ?? BackendState.unknown.rawValue
             return Self.row(name: backend.name, state: state, traffic: traffic.backends[backend.name], maxModelLen: report?.models.compactMap(\.maxModelLen).min())
         }
         self.init(
@@ -38,7 +38,7 @@ extension ActivityReport {
 
     /// `up` while a backend that takes requests is up; `unknown` while one not yet probed could take
     /// them; `drained` when every backend is drained; else `down`.
-    static func aliasState(_ backends: [BackendHealthReport]) -> String {
+    static func aliasState(_ backends: [BackendHealth]) -> String {
         let routable = backends.filter { !$0.drained && $0.state != .down }
         if routable.contains(where: { $0.state == .up }) { return "up" }
         if !routable.isEmpty { return "unknown" }

@@ -232,6 +232,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         armTimer()
     }
 
+    /// Hands an accepted request to its route's endpoint (``Route/table`` has admitted it already).
     private func dispatch(_ request: AcceptedRequest, context: ChannelHandlerContext) {
         let configuration = bridge.configuration
         let writer = request.writer
@@ -242,7 +243,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         case .root:
             writer.respond(status: 200, contentType: "text/plain; charset=utf-8", body: request.head.method == .HEAD ? [] : Array("spark-bridge is running\n".utf8))
         case .health:
-            writer.respondJSON(StatusEndpoints.health(configuration, backends: bridge.healthSnapshot()))
+            if let body = StatusEndpoints.health(bridge.healthReport()) {
+                writer.respond(status: 200, contentType: "application/json", body: request.head.method == .HEAD ? [] : body)
+            } else {
+                writer.respond(error: AnthropicError(.api, "The health report could not be encoded"))
+            }
         case .models:
             writer.respondJSON(StatusEndpoints.models(configuration, anthropicClient: !request.head.headers["anthropic-version"].isEmpty))
         case .messages, .countTokens:
@@ -336,9 +341,4 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             context?.close(promise: nil)
         }
     }
-}
-
-extension Duration {
-    /// Whole seconds, for messages.
-    var seconds: Int64 { components.seconds }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeUpstream
+import ControlProtocol
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -21,7 +22,7 @@ public final class HealthMonitor: Sendable {
     /// Called once per state change, with the new report and the previous state: on a monitor task, or
     /// on the event loop of the user request whose failure marked the backend down (or whose success
     /// brought it back up). Must not block.
-    public typealias StateChangeHandler = @Sendable (_ report: BackendHealthReport, _ previous: BackendHealthState) -> Void
+    public typealias StateChangeHandler = @Sendable (_ report: BackendHealth, _ previous: BackendState) -> Void
 
     private struct Entry {
         /// Tells this backend's tasks from those of an earlier entry for the same `api_base`.
@@ -36,8 +37,9 @@ public final class HealthMonitor: Sendable {
         /// When the last warmup round started; nil asks for one at the next check that finds it up.
         var lastWarmupStart: ContinuousClock.Instant?
 
-        var report: BackendHealthReport {
-            BackendHealthReport(
+        /// The monitor's part of the backend's health (the router fills in `drained` and `inFlight`).
+        var report: BackendHealth {
+            BackendHealth(
                 name: backend.name, url: backend.apiBase.absoluteString, state: record.state, lastCheck: record.lastCheck,
                 latencyMs: record.latencyMs, lastError: record.lastError, models: record.models, warm: record.warm,
                 lastWarmupLatencyMs: record.lastWarmupLatencyMs
@@ -80,7 +82,7 @@ public final class HealthMonitor: Sendable {
     /// A state change to announce once the lock is released.
     private struct Announcement {
         var transition: BackendHealthRecord.Transition
-        var report: BackendHealthReport
+        var report: BackendHealth
         var handler: StateChangeHandler?
     }
 
@@ -161,7 +163,7 @@ public final class HealthMonitor: Sendable {
     public var isRunning: Bool { state.withLockedValue { $0.running } }
 
     /// Every backend of the current configuration, in configuration order.
-    public func snapshot() -> [BackendHealthReport] {
+    public func snapshot() -> [BackendHealth] {
         state.withLockedValue { state in state.order.compactMap { state.entries[$0]?.report } }
     }
 
@@ -282,13 +284,13 @@ public final class HealthMonitor: Sendable {
         async let health = UpstreamFetch.fetch(requests.health, on: transport)
         async let models = UpstreamFetch.fetch(requests.models, on: transport)
         let verdict = BackendProbe.evaluate(health: await health, models: await models)
-        let latency = WarmupPinger.milliseconds(clock.now - started)
+        let latency = (clock.now - started).inMilliseconds
         guard !Task.isCancelled else { return nil }
         if let verdict { record(verdict, latencyMs: latency, key: key, id: id) }
         return settings.health.interval
     }
 
-    private func record(_ verdict: Result<[BackendModelInfo], BackendProbe.CheckFailure>, latencyMs: Int, key: String, id: Int) {
+    private func record(_ verdict: Result<[BackendModel], BackendProbe.CheckFailure>, latencyMs: Double, key: String, id: Int) {
         let now = clock.now
         let (announcement, name, missing) = state.withLockedValue { state -> (Announcement?, String?, [String]) in
             guard var entry = state.entries[key], entry.id == id else { return (nil, nil, []) }
@@ -370,14 +372,15 @@ public final class HealthMonitor: Sendable {
             return entry.record.warm && !wasWarm
         }
         guard let outcome else { return }
-        let metadata: Logger.Metadata = ["BACKEND": "\(backend.name)", "WARMUP_MS": "\(outcome.latencyMs)"]
+        let wholeMs = Int(outcome.latencyMs)
+        let metadata: Logger.Metadata = ["BACKEND": "\(backend.name)", "WARMUP_MS": "\(wholeMs)"]
         if !outcome.failures.isEmpty {
             let reasons = outcome.failures.map { "\($0.model): \($0.error)" }.joined(separator: "; ")
             logger.warning("warmup of backend \(backend.name) failed: \(reasons)", metadata: metadata)
         } else if becameWarm {
-            logger.info("backend \(backend.name) warm: \(outcome.warmed.joined(separator: ", ")) in \(outcome.latencyMs) ms", metadata: metadata)
+            logger.info("backend \(backend.name) warm: \(outcome.warmed.joined(separator: ", ")) in \(wholeMs) ms", metadata: metadata)
         } else {
-            logger.debug("backend \(backend.name) kept warm in \(outcome.latencyMs) ms", metadata: metadata)
+            logger.debug("backend \(backend.name) kept warm in \(wholeMs) ms", metadata: metadata)
         }
     }
 }

@@ -102,7 +102,7 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
                 writer.abandon()
                 channel.close(promise: nil)
             } else {
-                writer.respondJSON(status: 503, OpenAIError.body(message: "The backend is unavailable: \(error)", type: "server_error"))
+                writer.respondJSON(status: 503, OpenAIErrorBody(message: "The backend is unavailable: \(error)", type: "server_error").json)
             }
         }
     }
@@ -128,13 +128,13 @@ final class PassthroughExchange: UpstreamConsumer, ActiveExchange {
             writer.abandon()
             channel.close(promise: nil)
         } else {
-            writer.respondJSON(status: 503, OpenAIError.body(message: "The request was cut short: \(reason)", type: "server_error"), extraHeaders: [("x-should-retry", "true")])
+            writer.respondJSON(status: 503, OpenAIErrorBody(message: "The request was cut short: \(reason)", type: "server_error").json, extraHeaders: [("x-should-retry", "true")])
         }
     }
 
     private func fail(status: Int, message: String, type: String, code: String? = nil) {
         finished = true
         record.failed("\(type): \(message)")
-        writer.respondJSON(status: status, OpenAIError.body(message: message, type: type, code: code))
+        writer.respondJSON(status: status, OpenAIErrorBody(message: message, type: type, code: code).json)
     }
 }

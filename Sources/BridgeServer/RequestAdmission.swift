@@ -27,35 +27,25 @@ struct RequestAdmission {
     var overLimit: Bool
     var maxConnections: Int
 
-    /// Methods each route answers.
-    static func allows(_ method: HTTPMethod, on route: Route) -> Bool {
-        switch route {
-        case .root, .health: method == .GET || method == .HEAD
-        case .metrics, .models: method == .GET
-        case .messages, .countTokens, .chatCompletions: method == .POST
-        case .other: true
-        }
-    }
-
-    /// `path`: the request target without its query, for messages.
+    /// `path`: the request target without its query, for messages. Every rule comes from the route's
+    /// row of ``Route/table``; errors take the row's shape.
     func verdict(for head: HTTPRequestHead, route: Route, path: String, requestID: String) -> Verdict {
+        guard let row = route.row else {
+            if overLimit { return .reject(Self.full(maxConnections: maxConnections, shape: .anthropic, requestID: requestID)) }
+            return .reject(Rejection(status: 404, body: Self.notFound(method: head.method.rawValue, path: path).body(requestID: requestID)))
+        }
+        let shape = Self.shape(row.errorShape, head)
         func reject(_ error: AnthropicError, status: Int? = nil, headers: [(String, String)] = []) -> Verdict {
-            .reject(Rejection(status: status ?? error.httpStatus, body: error.body(requestID: requestID), headers: headers))
+            .reject(Rejection(status: status ?? error.httpStatus, body: Self.body(error, shape: shape, requestID: requestID), headers: headers))
         }
-        if overLimit, !route.servedWhenFull {
-            return reject(
-                AnthropicError(.overloaded, "The bridge is serving its maximum number of connections (\(maxConnections)); retry shortly."),
-                status: 503, headers: [("retry-after", "1"), ("x-should-retry", "true")]
-            )
+        if overLimit, !row.servedWhenFull {
+            return .reject(Self.full(maxConnections: maxConnections, shape: shape, requestID: requestID))
         }
-        guard route != .other else {
-            return reject(Self.notFound(method: head.method.rawValue, path: path))
+        guard row.methods.contains(head.method) else {
+            return reject(AnthropicError(.invalidRequest, "Method \(head.method.rawValue) is not allowed on \(path)"), status: 405, headers: [("allow", row.allow)])
         }
-        guard Self.allows(head.method, on: route) else {
-            return reject(AnthropicError(.invalidRequest, "Method \(head.method.rawValue) is not allowed on \(path)"), status: 405)
-        }
-        if route.needsKey, !Authenticator.isAuthorized(head.headers, masterKey: masterKey) {
-            return .reject(Self.unauthorized(head, route: route, requestID: requestID))
+        if row.needsKey, !Authenticator.isAuthorized(head.headers, masterKey: masterKey) {
+            return .reject(Self.unauthorized(head, shape: shape, requestID: requestID))
         }
         if let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }), declared > maxBodyBytes {
             return reject(Self.tooLarge(maxBodyBytes: maxBodyBytes))
@@ -65,10 +55,29 @@ struct RequestAdmission {
         if !expectation.isEmpty, !expectsContinue {
             return reject(AnthropicError(.invalidRequest, "Only the expectation 100-continue is supported"), status: 417)
         }
-        if route.readsBody, draining {
+        if row.refusedWhileDraining, draining {
             return reject(AnthropicError(.overloaded, "The bridge is draining and takes no new requests; retry shortly."), headers: [("x-should-retry", "true")])
         }
         return .accept(expectsContinue: expectsContinue)
+    }
+
+    /// The shape a row's errors take for this request: `byAnthropicVersion` settles on the header.
+    static func shape(_ shape: Route.ErrorShape, _ head: HTTPRequestHead) -> Route.ErrorShape {
+        guard shape == .byAnthropicVersion else { return shape }
+        return head.headers["anthropic-version"].isEmpty ? .openAI : .anthropic
+    }
+
+    /// `error` as a body of `shape` (`byAnthropicVersion` already settled by ``shape(_:_:)``).
+    static func body(_ error: AnthropicError, shape: Route.ErrorShape, requestID: String, openAICode: String? = nil) -> JSONValue {
+        guard shape == .openAI else { return error.body(requestID: requestID) }
+        let type = error.kind == .overloaded || error.kind == .api ? "server_error" : "invalid_request_error"
+        return OpenAIErrorBody(message: error.message, type: type, code: openAICode).json
+    }
+
+    /// 503 on a connection accepted over `limits.max_connections`.
+    private static func full(maxConnections: Int, shape: Route.ErrorShape, requestID: String) -> Rejection {
+        let error = AnthropicError(.overloaded, "The bridge is serving its maximum number of connections (\(maxConnections)); retry shortly.")
+        return Rejection(status: 503, body: body(error, shape: shape, requestID: requestID), headers: [("retry-after", "1"), ("x-should-retry", "true")])
     }
 
     /// 404 for a path the bridge does not serve.
@@ -81,14 +90,11 @@ struct RequestAdmission {
         AnthropicError(.requestTooLarge, "Request exceeds the maximum allowed number of bytes (\(maxBodyBytes)).")
     }
 
-    /// 401 in the client's own shape: OpenAI's for `/v1/chat/completions` and for `/v1/models` without
-    /// `anthropic-version`, Anthropic's otherwise.
-    private static func unauthorized(_ head: HTTPRequestHead, route: Route, requestID: String) -> Rejection {
+    /// 401 in the route's error shape (OpenAI's carries `code: invalid_api_key`).
+    private static func unauthorized(_ head: HTTPRequestHead, shape: Route.ErrorShape, requestID: String) -> Rejection {
         let message = head.headers["x-api-key"].isEmpty && head.headers["authorization"].isEmpty
             ? "x-api-key header is required" : "invalid x-api-key"
-        if route == .chatCompletions || (route == .models && head.headers["anthropic-version"].isEmpty) {
-            return Rejection(status: 401, body: OpenAIError.body(message: message, type: "invalid_request_error", code: "invalid_api_key"))
-        }
-        return Rejection(status: 401, body: AnthropicError(.authentication, message).body(requestID: requestID))
+        let error = AnthropicError(.authentication, message)
+        return Rejection(status: 401, body: body(error, shape: shape, requestID: requestID, openAICode: "invalid_api_key"))
     }
 }

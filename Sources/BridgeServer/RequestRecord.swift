@@ -3,7 +3,6 @@ import BridgeCore
 import ControlProtocol
 import Foundation
 import Logging
-import NIOCore
 
 /// What the completion log line says about one request. Filled in as the request goes; logged once
 /// when its response ends. Never holds prompt text or keys.
@@ -16,12 +15,12 @@ final class RequestRecord {
     let method: String
     let path: String
     let route: Route
-    let started = NIODeadline.now()
+    let started = ContinuousClock.now
     var alias: String?
     var clientModel: String?
     var backendModel: String?
     var backend: String?
-    var firstTokenAt: NIODeadline?
+    var firstTokenAt: ContinuousClock.Instant?
     var usage: AnthropicUsage?
     var note: String?
     /// Requests sent to a backend for this one (a retry makes two).
@@ -54,9 +53,9 @@ final class RequestRecord {
 
     func markFirstToken() {
         guard firstTokenAt == nil else { return }
-        let now = NIODeadline.now()
+        let now = ContinuousClock.now
         firstTokenAt = now
-        trace(.firstToken) { $0.ttftMs = Self.fractionalMilliseconds(now - self.started) }
+        trace(.firstToken) { $0.ttftMs = (now - self.started).inMilliseconds }
     }
 
     /// The alias, backend and backend model are set: the request counts as in flight there, and
@@ -109,8 +108,8 @@ final class RequestRecord {
     /// One line at completion: request id, alias → backend model, status, time to first token,
     /// duration, tokens in and out, as text and as structured metadata.
     func log(status: Int?, to logger: Logger, metrics: BridgeMetrics) {
-        let elapsed = NIODeadline.now() - started
-        let duration = Self.milliseconds(elapsed)
+        let elapsed = ContinuousClock.now - started
+        let duration = Int(elapsed.inMilliseconds)
         var metadata: Logger.Metadata = [
             "REQUEST_ID": "\(requestID)",
             "STATUS": "\(status ?? 0)",
@@ -129,7 +128,7 @@ final class RequestRecord {
         if let backend { metadata["BACKEND"] = "\(backend)" }
         text += " status=\(status ?? 0)"
         if let firstTokenAt {
-            let ttft = Self.milliseconds(firstTokenAt - started)
+            let ttft = Int((firstTokenAt - started).inMilliseconds)
             text += " ttft_ms=\(ttft)"
             metadata["TTFT_MS"] = "\(ttft)"
         }
@@ -155,8 +154,7 @@ final class RequestRecord {
         if upstreamCalls > 0 { metrics.recordUpstreamCalls(upstreamCalls, alias: alias) }
         metrics.recordRequest(
             route: route, alias: alias, status: status ?? 0,
-            timeToFirstToken: firstTokenAt.map { .nanoseconds(($0 - started).nanoseconds) },
-            duration: .nanoseconds(elapsed.nanoseconds),
+            timeToFirstToken: firstTokenAt.map { $0 - started }, duration: elapsed,
             inputTokens: usage.map { $0.inputTokens + $0.cacheReadInputTokens }, outputTokens: usage?.outputTokens
         )
     }
@@ -172,19 +170,11 @@ final class RequestRecord {
         return kept.endIndex == text.endIndex ? text : kept + "…"
     }
 
-    static func milliseconds(_ amount: TimeAmount) -> Int {
-        Int(amount.nanoseconds / 1_000_000)
-    }
-
-    static func fractionalMilliseconds(_ amount: TimeAmount) -> Double {
-        Double(amount.nanoseconds) / 1_000_000
-    }
-
     /// The end, for `sparkctl top` and `sparkctl trace`.
-    private func report(status: Int, elapsed: TimeAmount) {
+    private func report(status: Int, elapsed: Duration) {
         guard let observers else { return }
         let failed = hasFailed || upstreamError != nil || (status >= 400 && status != 499)
-        let ttft = firstTokenAt.map { Self.fractionalMilliseconds($0 - started) }
+        let ttft = firstTokenAt.map { ($0 - started).inMilliseconds }
         if isRouted, let alias, let backend {
             let remaining = max(0, (usage?.outputTokens ?? 0) - streamedOutputTokens)
             observers.activity.requestFinished(alias: alias, backend: backend, streamed: isStreaming, timeToFirstTokenMs: ttft, failed: failed, remainingOutputTokens: remaining)
@@ -198,7 +188,7 @@ final class RequestRecord {
         trace(.end) { event in
             event.status = status
             event.ttftMs = ttft
-            event.durationMs = Self.fractionalMilliseconds(elapsed)
+            event.durationMs = elapsed.inMilliseconds
             event.inputTokens = self.usage.map { $0.inputTokens + $0.cacheReadInputTokens }
             event.outputTokens = self.usage?.outputTokens
             event.message = self.note

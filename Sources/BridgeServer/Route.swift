@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+import NIOHTTP1
+
 /// The paths the bridge serves, a closed set: what a request is routed on, and the `path` label of its
-/// metrics (a client's raw path never becomes a label, so no client can grow the series).
+/// metrics (a client's raw path never becomes a label, so no client can grow the series). What each
+/// route answers and how is its row of ``Route/table``: the only place it is written.
 enum Route: String, CaseIterable, Sendable {
     case root = "/"
     case health = "/health"
@@ -12,36 +15,84 @@ enum Route: String, CaseIterable, Sendable {
     /// Every other path (answered 404).
     case other
 
+    /// The route table: for each path, the methods it answers and the rules its requests meet at the
+    /// head. Admission (404, 405 with `Allow`, key, drain, connection limit, error shape), the body
+    /// reader, the dispatcher and the metrics label all read it.
+    static let table: [Row] = [
+        Row(.root, methods: [.GET, .HEAD], needsKey: false, readsBody: false, refusedWhileDraining: false, servedWhenFull: true, errorShape: .anthropic),
+        Row(.health, methods: [.GET, .HEAD], needsKey: false, readsBody: false, refusedWhileDraining: false, servedWhenFull: true, errorShape: .anthropic),
+        Row(.metrics, methods: [.GET], needsKey: false, readsBody: false, refusedWhileDraining: false, servedWhenFull: true, errorShape: .anthropic),
+        Row(.models, methods: [.GET], needsKey: true, readsBody: false, refusedWhileDraining: false, servedWhenFull: false, errorShape: .byAnthropicVersion),
+        Row(.messages, methods: [.POST], needsKey: true, readsBody: true, refusedWhileDraining: true, servedWhenFull: false, errorShape: .anthropic),
+        Row(.countTokens, methods: [.POST], needsKey: true, readsBody: true, refusedWhileDraining: true, servedWhenFull: false, errorShape: .anthropic),
+        Row(.chatCompletions, methods: [.POST], needsKey: true, readsBody: true, refusedWhileDraining: true, servedWhenFull: false, errorShape: .openAI),
+    ]
+
+    /// One row of ``Route/table``.
+    struct Row: Sendable {
+        let route: Route
+        /// The methods answered; any other is 405 with `Allow` listing these.
+        let methods: [HTTPMethod]
+        /// Needs the master key (when one is set).
+        let needsKey: Bool
+        /// A POST whose body is read and handed to the endpoint; every other request's body is read and dropped.
+        let readsBody: Bool
+        /// Answered 529 `overloaded_error` while the bridge drains (the ones that start work on a backend).
+        let refusedWhileDraining: Bool
+        /// Still answered on a connection accepted over `limits.max_connections`: a monitor can tell a
+        /// full bridge from a dead one.
+        let servedWhenFull: Bool
+        /// The shape of the errors answered at the head (401, 405, 413, 417, drain and full).
+        let errorShape: ErrorShape
+
+        init(
+            _ route: Route, methods: [HTTPMethod], needsKey: Bool, readsBody: Bool, refusedWhileDraining: Bool,
+            servedWhenFull: Bool, errorShape: ErrorShape
+        ) {
+            self.route = route
+            self.methods = methods
+            self.needsKey = needsKey
+            self.readsBody = readsBody
+            self.refusedWhileDraining = refusedWhileDraining
+            self.servedWhenFull = servedWhenFull
+            self.errorShape = errorShape
+        }
+
+        /// The `Allow` header of a 405: the methods, comma-separated.
+        var allow: String { methods.map(\.rawValue).joined(separator: ", ") }
+    }
+
+    /// The error bodies a route's clients read.
+    enum ErrorShape: Sendable, Equatable {
+        /// `{"type":"error","error":{"type","message"}}`.
+        case anthropic
+        /// `{"error":{"message","type","param","code"}}` (``OpenAIErrorBody``).
+        case openAI
+        /// Anthropic's when the request sends `anthropic-version`, OpenAI's otherwise (`/v1/models`
+        /// serves both kinds of client).
+        case byAnthropicVersion
+    }
+
+    /// Rows by route, built once from ``table``.
+    private static let rows: [Route: Row] = Dictionary(table.map { ($0.route, $0) }, uniquingKeysWith: { first, _ in first })
+
     /// The route of a request target (the query string is ignored).
     init(target: String) {
         let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        self = Route(rawValue: String(path)).flatMap { $0 == .other ? nil : $0 } ?? .other
+        self = Route(rawValue: String(path)).flatMap { Self.rows[$0] == nil ? nil : $0 } ?? .other
     }
+
+    /// This route's row of ``table``; nil for ``other``.
+    var row: Row? { Self.rows[self] }
 
     /// Routes that need the master key (when one is set).
-    var needsKey: Bool {
-        switch self {
-        case .models, .messages, .countTokens, .chatCompletions: true
-        case .root, .health, .metrics, .other: false
-        }
-    }
+    var needsKey: Bool { row?.needsKey ?? false }
 
     /// POST routes that read the request body; every other request's body is read and dropped.
-    var readsBody: Bool {
-        switch self {
-        case .messages, .countTokens, .chatCompletions: true
-        case .root, .health, .metrics, .models, .other: false
-        }
-    }
+    var readsBody: Bool { row?.readsBody ?? false }
 
-    /// Routes still answered on a connection accepted over `limits.max_connections`: a monitor can
-    /// tell a full bridge from a dead one.
-    var servedWhenFull: Bool {
-        switch self {
-        case .root, .health, .metrics: true
-        case .models, .messages, .countTokens, .chatCompletions, .other: false
-        }
-    }
+    /// The `path` label of the request's metrics: the route's path, `other` for any other.
+    var metricsLabel: String { rawValue }
 }
 
 /// The `status` label of a finished request: the code itself when it is one the bridge answers with,

@@ -1,22 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeJSON
+import ControlProtocol
 import Foundation
 
 /// The small read-only endpoints: `/health` and `/v1/models`.
 enum StatusEndpoints {
-    /// Liveness and readiness: the process answers, and it has a configuration with aliases. With
-    /// `backends` (the health monitor's reports), each backend carries its state, models and warmth.
-    static func health(_ configuration: BridgeConfiguration, backends reports: [BackendHealthReport]? = nil) -> JSONValue {
-        let ready = !configuration.aliases.allAliases.isEmpty
-        let backends: [JSONValue] = reports.map { $0.map(\.jsonValue) }
-            ?? configuration.backends.map { ["name": .string($0.name), "url": .string($0.apiBase.absoluteString)] }
-        return [
-            "status": ready ? "ok" : "no_aliases",
-            "ready": .bool(ready),
-            "aliases": .int(configuration.aliases.allAliases.count),
-            "backends": .array(backends),
-        ]
+    /// Liveness and readiness, and each backend's state, models and warmth: the ``HealthReport``
+    /// encoded as the control socket encodes it, so `/health` and `sparkctl health --json` are one
+    /// document. Nil when it cannot be encoded (a non-finite number), which the monitor never produces.
+    static func health(_ report: HealthReport) -> [UInt8]? {
+        (try? ControlWire.makeEncoder().encode(report)).map { Array($0) }
     }
 
     /// The aliases clients can ask for (patterns left out): Anthropic's list shape for Anthropic

@@ -2,6 +2,7 @@
 import BridgeConfig
 import BridgeJSON
 import BridgeUpstream
+import ControlProtocol
 import Foundation
 
 /// Keep-alive warmup: a minimal completion to each model a backend serves, so the slow first request
@@ -17,7 +18,7 @@ enum WarmupPinger {
         /// Models that did not, with why.
         var failures: [(model: String, error: String)] = []
         /// The whole round, models one after the other, in milliseconds.
-        var latencyMs = 0
+        var latencyMs: Double = 0
 
         var succeeded: Bool { failures.isEmpty && !warmed.isEmpty }
 
@@ -44,7 +45,7 @@ enum WarmupPinger {
 
     /// The models to warm: those configured for the backend, less any it says it does not serve (when
     /// its model list is known).
-    static func models(for backend: Backend, served: [BackendModelInfo]) -> [String] {
+    static func models(for backend: Backend, served: [BackendModel]) -> [String] {
         guard !served.isEmpty else { return backend.models }
         let ids = Set(served.map(\.id))
         return backend.models.filter { ids.contains($0) }
@@ -68,11 +69,7 @@ enum WarmupPinger {
             }
             if Task.isCancelled { return nil }
         }
-        outcome.latencyMs = milliseconds(clock.now - started)
+        outcome.latencyMs = (clock.now - started).inMilliseconds
         return outcome
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }

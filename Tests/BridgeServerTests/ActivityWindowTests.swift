@@ -92,8 +92,8 @@ struct ActivityWindowTests {
 
 @Suite("The states sparkctl top shows for an alias")
 struct AliasStateTests {
-    func backend(_ state: BackendHealthState, drained: Bool = false) -> BackendHealthReport {
-        BackendHealthReport(
+    func backend(_ state: BackendState, drained: Bool = false) -> BackendHealth {
+        BackendHealth(
             name: "b", url: "http://127.0.0.1:1/v1", state: state, lastCheck: nil, latencyMs: nil, lastError: nil,
             models: [], warm: false, lastWarmupLatencyMs: nil, drained: drained
         )

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
+import ControlProtocol
 import Foundation
 import Testing
 @testable import BridgeServer
@@ -14,7 +15,7 @@ struct BackendHealthRecordTests {
         return settings
     }
 
-    private let models = [BackendModelInfo(id: "m", maxModelLen: 4096)]
+    private let models = [BackendModel(id: "m", maxModelLen: 4096)]
 
     @Test("down only after failures_before_down consecutive failures, and the change is reported once")
     func downAfterConsecutiveFailures() {

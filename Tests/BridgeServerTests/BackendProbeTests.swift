@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeUpstream
+import ControlProtocol
 import Foundation
 import Testing
 @testable import BridgeServer
@@ -17,7 +18,7 @@ struct BackendProbeTests {
     @Test("the model list gives each id with its max_model_len")
     func parsesModels() {
         let body = Array(#"{"object":"list","data":[{"id":"a","max_model_len":262144},{"id":"b"},{"object":"model"}]}"#.utf8)
-        #expect(BackendProbe.parseModels(body) == [BackendModelInfo(id: "a", maxModelLen: 262144), BackendModelInfo(id: "b", maxModelLen: nil)])
+        #expect(BackendProbe.parseModels(body) == [BackendModel(id: "a", maxModelLen: 262144), BackendModel(id: "b", maxModelLen: nil)])
         #expect(BackendProbe.parseModels(Array("not json".utf8)) == nil)
     }
 
@@ -31,7 +32,7 @@ struct BackendProbeTests {
     func verdicts() {
         let ok = FetchedResponse(status: 200, body: Array(#"{"data":[{"id":"m","max_model_len":8}]}"#.utf8), truncated: false)
         let unavailable = FetchedResponse(status: 503, body: [], truncated: false)
-        #expect(BackendProbe.evaluate(health: .success(ok), models: .success(ok)) == .success([BackendModelInfo(id: "m", maxModelLen: 8)]))
+        #expect(BackendProbe.evaluate(health: .success(ok), models: .success(ok)) == .success([BackendModel(id: "m", maxModelLen: 8)]))
         #expect(BackendProbe.evaluate(health: .success(unavailable), models: .success(ok)) == .failure(.init("GET /health: HTTP 503")))
         #expect(BackendProbe.evaluate(health: .success(ok), models: .failure(.connectTimeout)) == .failure(.init("GET /v1/models: upstream connect timed out")))
         #expect(BackendProbe.evaluate(health: .success(ok), models: .success(unavailable)) == .failure(.init("GET /v1/models: HTTP 503")))

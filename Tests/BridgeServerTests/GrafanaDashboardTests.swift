@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 @testable import BridgeServer
+import ControlProtocol
 import Foundation
 import Testing
 
@@ -50,7 +51,7 @@ struct GrafanaDashboardTests {
         counters.checkFailures = 1
         counters.warmupsDone = 1
         counters.warmupFailures = 1
-        let up = BackendHealthReport(
+        let up = BackendHealth(
             name: "127.0.0.1:8000", url: "http://127.0.0.1:8000/v1", state: .up, lastCheck: nil, latencyMs: nil, lastError: nil,
             models: [], warm: true, lastWarmupLatencyMs: nil
         )

@@ -2,6 +2,7 @@
 import BridgeConfig
 import BridgeJSON
 import BridgeUpstream
+import ControlProtocol
 import Logging
 import Foundation
 import NIOConcurrencyHelpers
@@ -47,7 +48,7 @@ struct HealthMonitorTests {
                 #expect(report.state == .up)
                 #expect(report.name == "127.0.0.1:\(sims[0].port)")
                 #expect(report.url == sims[0].baseURL + "/v1")
-                #expect(report.models == [BackendModelInfo(id: "qwen-a", maxModelLen: 40960)])
+                #expect(report.models == [BackendModel(id: "qwen-a", maxModelLen: 40960)])
                 #expect(report.lastCheck != nil && report.latencyMs != nil && report.lastError == nil)
                 // The ping paid the simulated cold start, not a user.
                 #expect((report.lastWarmupLatencyMs ?? 0) >= 150)
@@ -70,7 +71,7 @@ struct HealthMonitorTests {
             let sim = sims[0]
             let logs = LogCapture()
             let configuration = testConfiguration([("alias", [(sim.baseURL, "m")])]) { $0.health.failuresBeforeDown = 3 }
-            let transitions = NIOLockedValueBox<[(BackendHealthState, BackendHealthState, Int)]>([])
+            let transitions = NIOLockedValueBox<[(BackendState, BackendState, Int)]>([])
             let prepare: (HealthMonitor) -> Void = { monitor in
                 monitor.onStateChange = { [weak monitor] report, previous in
                     transitions.withLockedValue { $0.append((previous, report.state, monitor?.counters.checkFailures ?? -1)) }
@@ -188,7 +189,7 @@ struct HealthMonitorTests {
                 try await sim.recordedRequests().filter { $0["path"] == "/v1/chat/completions" }
             }
             await eventually("the backend is warm") { context.healthSnapshot().first?.warm == true }
-            #expect(context.healthSnapshot().first?.models == [BackendModelInfo(id: "qwen-p", maxModelLen: 16384)])
+            #expect(context.healthSnapshot().first?.models == [BackendModel(id: "qwen-p", maxModelLen: 16384)])
             let first = try await pings()
             #expect(first.count == 1)
             #expect(first.first?["body"]?["max_tokens"] == 1)

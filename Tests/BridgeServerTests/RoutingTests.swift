@@ -2,6 +2,7 @@
 import BridgeConfig
 import BridgeJSON
 import BridgeUpstream
+import ControlProtocol
 import Logging
 import Testing
 import VLLMSimulator

@@ -36,7 +36,9 @@ struct ControlReportTests {
         let result = try roundTrip(report)
         let backends = try #require(result["backends"] as? [[String: Any]])
         let fresh = backends[0]
-        #expect(Set(fresh.keys) == ["name", "url", "state", "last_check", "latency_ms", "last_error", "models", "warm", "last_warmup_latency_ms"])
+        #expect(Set(fresh.keys) == [
+            "name", "url", "state", "last_check", "latency_ms", "last_error", "models", "warm", "last_warmup_latency_ms", "drained", "in_flight",
+        ])
         #expect(fresh["last_check"] is NSNull)
         #expect(fresh["latency_ms"] is NSNull)
         #expect(fresh["state"] as? String == "unknown")

@@ -12,7 +12,7 @@ struct AliasesCommand: ParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
-        let report = try Daemon.report(.aliases, expecting: AliasesReport.self, options: options)
+        let report = try DaemonConnection.report(.aliases, expecting: AliasesReport.self, options: options)
         if options.json { return printJSON(report) }
         let style = Style.stdout
         var table = TextTable(headings: ["ALIAS", "MATCH", "MODEL", "BACKEND", "URL"])

@@ -34,7 +34,7 @@ struct DrainCommand: ParsableCommand {
     func run() throws {
         // The daemon answers once the drain is over: allow its timeout plus a margin.
         let wait = timeout.map { Duration.milliseconds(Int64($0 * 1000)) + .seconds(10) } ?? Self.defaultReplyTimeout
-        let report = try Daemon.report(.drain(timeoutSeconds: timeout, backend: backend), expecting: DrainReport.self, options: options, timeout: wait)
+        let report = try DaemonConnection.report(.drain(timeoutSeconds: timeout, backend: backend), expecting: DrainReport.self, options: options, timeout: wait)
         if options.json { return printJSON(report) }
         let what = backend.map { "backend \($0)" } ?? "spark-bridge"
         print("\(what) drained: \(report.finished) finished, \(report.cut) cut")

@@ -19,7 +19,7 @@ struct EnvCommand: ParsableCommand {
     var withKey = false
 
     func run() throws {
-        let report = try Daemon.report(.claudeEnv(alias: alias, withKey: withKey), expecting: ClaudeEnvReport.self, options: options)
+        let report = try DaemonConnection.report(.claudeEnv(alias: alias, withKey: withKey), expecting: ClaudeEnvReport.self, options: options)
         if options.json { return printJSON(report) }
         print(ClaudeCodeEnvironment.exports(report), terminator: "")
     }

@@ -6,25 +6,28 @@ import ControlProtocol
 struct HealthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
-        abstract: "Show each backend's state, probe latency, models and warmup."
+        abstract: "Show each backend's state, requests in flight, check latency, models and warmup (what /health serves)."
     )
 
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
-        let report = try Daemon.report(.health, expecting: HealthReport.self, options: options)
+        let report = try DaemonConnection.report(.health, expecting: HealthReport.self, options: options)
         if options.json { return printJSON(report) }
         let style = Style.stdout
-        var table = TextTable(headings: ["BACKEND", "STATE", "LATENCY", "LAST CHECK", "WARM", "WARMUP", "MODELS", "ERROR"], rightAligned: [2, 5])
+        var table = TextTable(
+            headings: ["BACKEND", "STATE", "IN FLIGHT", "LATENCY", "LAST CHECK", "WARM", "WARMUP", "MODELS", "ERROR"], rightAligned: [2, 3, 6]
+        )
         for backend in report.backends {
-            let state = switch backend.state {
+            var state = switch backend.state {
             case .up: style.green("up")
             case .down: style.red("down")
             case .unknown: style.yellow("unknown")
             }
+            if backend.drained { state += " " + style.yellow("drained") }
             let models = backend.models.map { model in model.maxModelLen.map { "\(model.id) (\($0))" } ?? model.id }
             table.append([
-                backend.name, state, Formatting.milliseconds(backend.latencyMs), Formatting.timestamp(backend.lastCheck),
+                backend.name, state, String(backend.inFlight), Formatting.milliseconds(backend.latencyMs), Formatting.timestamp(backend.lastCheck),
                 backend.warm ? "yes" : "no", Formatting.milliseconds(backend.lastWarmupLatencyMs),
                 Formatting.list(models), backend.lastError ?? "-",
             ])

@@ -16,7 +16,7 @@ struct ReloadCommand: ParsableCommand {
     static let replyTimeout: Duration = .seconds(60)
 
     func run() throws {
-        switch try Daemon.call(.reload, expecting: ReloadReport.self, options: options, timeout: Self.replyTimeout) {
+        switch try DaemonConnection.call(.reload, expecting: ReloadReport.self, options: options, timeout: Self.replyTimeout) {
         case .success(let report):
             if options.json { printJSON(report) } else { show(report) }
         case .failure(let failure):

@@ -19,7 +19,7 @@ struct ResumeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let report = try Daemon.report(.resume(backend: backend), expecting: ResumeReport.self, options: options)
+        let report = try DaemonConnection.report(.resume(backend: backend), expecting: ResumeReport.self, options: options)
         if options.json { return printJSON(report) }
         print("\(backend.map { "backend \($0)" } ?? "spark-bridge") resumed: taking requests")
         if report.draining { print("spark-bridge as a whole is still drained; 'sparkctl resume' without --backend lifts that") }

@@ -12,7 +12,7 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
-        let report = try Daemon.report(.status, expecting: StatusReport.self, options: options)
+        let report = try DaemonConnection.report(.status, expecting: StatusReport.self, options: options)
         if options.json { return printJSON(report) }
         let style = Style.stdout
         var table = TextTable()

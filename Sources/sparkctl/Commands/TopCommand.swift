@@ -31,7 +31,7 @@ struct TopCommand: ParsableCommand {
 
     func run() throws {
         if options.json {
-            return printJSON(try Daemon.report(.activity, expecting: ActivityReport.self, options: options))
+            return printJSON(try DaemonConnection.report(.activity, expecting: ActivityReport.self, options: options))
         }
         if !once, isatty(STDOUT_FILENO) == 1, let terminal = TerminalSession() {
             defer { terminal.restore() }
@@ -42,7 +42,7 @@ struct TopCommand: ParsableCommand {
         }
         // Plain text: the first frame must come (a daemon that is not there is an error); later ones
         // say what went wrong and go on.
-        let first = try Daemon.report(.activity, expecting: ActivityReport.self, options: options)
+        let first = try DaemonConnection.report(.activity, expecting: ActivityReport.self, options: options)
         print(TopScreen.render(first, time: Date(), style: Style.stdout).joined(separator: "\n"))
         guard !once else { return }
         flushStandardOutput()
@@ -56,7 +56,7 @@ struct TopCommand: ParsableCommand {
 
     /// The current frame, or one saying why there is none.
     private func frame(style: Style, width: Int?, hint: String?) -> [String] {
-        switch Daemon.fetch(.activity, expecting: ActivityReport.self, options: options) {
+        switch DaemonConnection.fetch(.activity, expecting: ActivityReport.self, options: options) {
         case .success(.success(let report)):
             return TopScreen.render(report, time: Date(), style: style, width: width, hint: hint)
         case .success(.failure(let failure)):

@@ -38,9 +38,9 @@ struct TraceCommand: ParsableCommand {
         var started = false
         var failure: ControlFailure?
         do {
-            try ControlClient(path: options.socketPath).stream(.trace(alias: alias, bodies: bodies), firstLineTimeout: Daemon.defaultReplyTimeout) { (line: [UInt8]) throws(ClientError) -> Bool in
+            try ControlClient(path: options.socketPath).stream(.trace(alias: alias, bodies: bodies), firstLineTimeout: DaemonConnection.defaultReplyTimeout) { (line: [UInt8]) throws(ClientError) -> Bool in
                 guard started else {
-                    switch Daemon.decode(line, expecting: TraceStartReport.self) {
+                    switch DaemonConnection.decode(line, expecting: TraceStartReport.self) {
                     case .success(.success(let report)):
                         started = true
                         if !options.json {
@@ -70,7 +70,7 @@ struct TraceCommand: ParsableCommand {
             throw problem.exitCode
         }
         if let failure {
-            Daemon.printFailure(failure, options: options)
+            DaemonConnection.printFailure(failure, options: options)
             throw ExitCode.failure
         }
         if started {

@@ -2,6 +2,7 @@
 import BridgeConfig
 import BridgeJSON
 import BridgeUpstream
+import ControlProtocol
 import Testing
 @testable import BridgeServer
 
@@ -52,7 +53,7 @@ final class BridgeHarness: Sendable {
     var inFlight: Int { context.healthSnapshot().reduce(0) { $0 + $1.inFlight } }
 
     /// The report of the backend at `base` (a simulator's base URL).
-    func report(_ base: String) -> BackendHealthReport? {
+    func report(_ base: String) -> BackendHealth? {
         context.healthSnapshot().first { $0.url == base + "/v1" }
     }
 }

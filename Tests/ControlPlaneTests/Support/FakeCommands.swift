@@ -81,11 +81,12 @@ enum Fixtures {
     static let health = HealthReport(backends: [
         BackendHealth(
             name: "10.0.0.1:8888", url: "http://10.0.0.1:8888/v1", state: .up, lastCheck: loadedAt, latencyMs: 12.4,
-            models: [BackendModel(id: "Qwen/Qwen3-Coder-30B-A3B-Instruct", maxModelLen: 65536)], warm: true, lastWarmupLatencyMs: 1840
+            models: [BackendModel(id: "Qwen/Qwen3-Coder-30B-A3B-Instruct", maxModelLen: 65536)], warm: true, lastWarmupLatencyMs: 1840,
+            inFlight: 3
         ),
         BackendHealth(
             name: "10.0.0.2:8000", url: "http://10.0.0.2:8000/v1", state: .down, lastCheck: loadedAt,
-            lastError: "connection refused"
+            lastError: "connection refused", drained: true
         ),
     ])
 

@@ -3,8 +3,9 @@ import ArgumentParser
 import ControlProtocol
 import Foundation
 
-/// Sends one request to the daemon and turns what can go wrong into messages and exit codes.
-enum Daemon {
+/// sparkctl's side of the control socket: sends one request to the daemon and turns what can go
+/// wrong into messages and exit codes.
+enum DaemonConnection {
     /// How long a verb waits for its answer unless it says otherwise.
     static let defaultReplyTimeout: Duration = .seconds(10)
 
