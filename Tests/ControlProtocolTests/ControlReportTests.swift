@@ -47,11 +47,38 @@ struct ControlReportTests {
         #expect(models[0]["max_model_len"] as? Int == 32768)
     }
 
+    @Test("a health report's status and ready follow from its alias count, and are sent beside it")
+    func healthReadiness() throws {
+        let empty = try roundTrip(HealthReport(aliases: 0, backends: []))
+        #expect(Set(empty.keys) == ["status", "ready", "aliases", "backends"])
+        #expect(empty["status"] as? String == "no_aliases" && empty["ready"] as? Bool == false && empty["aliases"] as? Int == 0)
+        let ready = try roundTrip(HealthReport(aliases: 3, backends: [BackendHealth(name: "h", url: "http://h/v1", state: .up)]))
+        #expect(ready["status"] as? String == "ok" && ready["ready"] as? Bool == true && ready["aliases"] as? Int == 3)
+        #expect(HealthReport(aliases: 1, backends: []).status == .ok && HealthReport(aliases: 0, backends: []).status == .noAliases)
+    }
+
+    @Test("a backend's router view (drained, in_flight) and its durations in milliseconds survive the wire")
+    func healthRouterViewAndUnits() throws {
+        let backend = BackendHealth(
+            name: "h:8888", url: "http://h:8888/v1", state: .down, lastCheck: Self.loadedAt, latencyMs: 0.25, lastError: "HTTP 503",
+            lastWarmupLatencyMs: 1840.5, drained: true, inFlight: 4
+        )
+        let result = try roundTrip(HealthReport(aliases: 1, backends: [backend]))
+        let sent = try #require((result["backends"] as? [[String: Any]])?.first)
+        #expect(sent["drained"] as? Bool == true && sent["in_flight"] as? Int == 4)
+        #expect(sent["latency_ms"] as? Double == 0.25 && sent["last_warmup_latency_ms"] as? Double == 1840.5)
+        #expect(sent["last_check"] as? String == "2025-11-24T16:00:00Z")
+        #expect(sent["state"] as? String == "down")
+    }
+
     @Test("a health report from a daemon that leaves optional keys out still reads")
     func healthWithoutOptionalKeys() throws {
         let line = #"{"version":1,"ok":true,"result":{"backends":[{"name":"h","url":"http://h/v1","state":"down","models":[{"id":"m"}],"warm":false}]}}"#
         let response = try ControlResponse<HealthReport>.decode(Array(line.utf8))
         #expect(response.result == HealthReport(backends: [BackendHealth(name: "h", url: "http://h/v1", state: .down, models: [BackendModel(id: "m")])]))
+        let bare = #"{"version":1,"ok":true,"result":{"backends":[{"name":"h","url":"http://h/v1","state":"up"}]}}"#
+        let minimal = try ControlResponse<HealthReport>.decode(Array(bare.utf8)).result?.backends.first
+        #expect(minimal == BackendHealth(name: "h", url: "http://h/v1", state: .up))
     }
 
     @Test("aliases round-trip; no default model is null")

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from conftest import Process, Sim, bridge_config
-from support import ALIAS, ANTHROPIC_HEADERS, CLIENT_TIMEOUT, directive, metric, wait_until
+from support import ALIAS, ANTHROPIC_HEADERS, BACKEND_MODEL, CLIENT_TIMEOUT, directive, metric, wait_until
 
 
 class Service:
@@ -138,6 +138,43 @@ def test_sparkctl_status_health_aliases_against_the_daemon(service: Service) -> 
     assert backend["url"] == service.sim.url + "/v1"
     table = service.sparkctl("aliases")
     assert table.returncode == 0 and ALIAS in table.stdout
+
+
+BACKEND_HEALTH_KEYS = {
+    "name", "url", "state", "drained", "in_flight", "last_check", "latency_ms", "last_error", "models", "warm",
+    "last_warmup_latency_ms",
+}
+
+
+def test_health_endpoint_and_sparkctl_health_json_are_one_document(service: Service) -> None:
+    """`GET /health` and `sparkctl --json health` serve the same document, field for field and in the same
+    units, before and after the control plane drains the backend (health checks are an hour apart in these
+    configurations, so nothing changes between the two reads)."""
+    def both() -> tuple[dict[str, Any], dict[str, Any]]:
+        served = httpx.get(service.url + "/health", timeout=CLIENT_TIMEOUT)
+        assert served.status_code == 200 and served.headers["content-type"] == "application/json"
+        printed = service.sparkctl("--json", "health")
+        assert printed.returncode == 0, printed.stderr
+        return served.json(), json.loads(printed.stdout)
+
+    assert wait_until(lambda: both()[0]["backends"][0]["state"] == "up", 10)
+    served, printed = both()
+    assert printed == served
+    assert set(served) == {"status", "ready", "aliases", "backends"}
+    assert served["status"] == "ok" and served["ready"] is True and served["aliases"] == 1
+    [backend] = served["backends"]
+    assert set(backend) == BACKEND_HEALTH_KEYS
+    assert backend["url"] == service.sim.url + "/v1" and backend["drained"] is False and backend["in_flight"] == 0
+    assert isinstance(backend["latency_ms"], (int, float)) and backend["latency_ms"] >= 0
+    assert backend["last_error"] is None and backend["last_warmup_latency_ms"] is None and backend["warm"] is False
+    assert [model["id"] for model in backend["models"]] == [BACKEND_MODEL]
+
+    assert service.sparkctl("drain", "--backend", backend["name"]).returncode == 0
+    served, printed = both()
+    assert printed == served and served["backends"][0]["drained"] is True
+    assert service.sparkctl("resume", "--backend", backend["name"]).returncode == 0
+    served, printed = both()
+    assert printed == served and served["backends"][0]["drained"] is False
 
 
 def slow_stream(service: Service, marker: str, results: list[Any]) -> None:
