@@ -99,6 +99,7 @@ let package = Package(
             name: "VLLMSimulator",
             dependencies: [
                 "BridgeJSON",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The mutable state all connections share: health, the cold-start flag and the request log.
 final class SimulatorState: Sendable {
@@ -16,22 +17,22 @@ final class SimulatorState: Sendable {
         var nextID = 1
     }
 
-    private let state: Locked<Mutable>
+    private let state: NIOLockedValueBox<Mutable>
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
         startedAt = HTTPDate.unixSeconds()
-        state = Locked(Mutable(healthy: configuration.startHealthy, coldStartPending: configuration.coldStartMilliseconds > 0))
+        state = NIOLockedValueBox(Mutable(healthy: configuration.startHealthy, coldStartPending: configuration.coldStartMilliseconds > 0))
     }
 
     var isHealthy: Bool {
-        get { state.withLock { $0.healthy } }
-        set { state.withLock { $0.healthy = newValue } }
+        get { state.withLockedValue { $0.healthy } }
+        set { state.withLockedValue { $0.healthy = newValue } }
     }
 
     /// `true` exactly once: for the first completion request while a cold start is configured.
     func takeColdStart() -> Bool {
-        state.withLock { state in
+        state.withLockedValue { state in
             defer { state.coldStartPending = false }
             return state.coldStartPending
         }
@@ -41,7 +42,7 @@ final class SimulatorState: Sendable {
     func record(method: String, path: String, headers: [(name: String, value: String)], body: [UInt8]) -> Int {
         let limit = configuration.recordLimit
         let receivedAt = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
-        return state.withLock { state in
+        return state.withLockedValue { state in
             let id = state.nextID
             state.nextID += 1
             if state.requests.isEmpty { state.firstID = id }
@@ -61,7 +62,7 @@ final class SimulatorState: Sendable {
 
     /// Updates a logged request, if it is still in the log.
     func update(_ id: Int, _ change: @Sendable (inout RecordedRequest) -> Void) {
-        state.withLock { state in
+        state.withLockedValue { state in
             let index = id - state.firstID
             guard index >= 0, index < state.requests.count, state.requests[index].id == id else { return }
             change(&state.requests[index])
@@ -69,11 +70,11 @@ final class SimulatorState: Sendable {
     }
 
     /// Every logged request, oldest first.
-    var recordedRequests: [RecordedRequest] { state.withLock { $0.requests } }
+    var recordedRequests: [RecordedRequest] { state.withLockedValue { $0.requests } }
 
     /// Forgets every logged request.
     func resetRecord() {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.requests.removeAll()
             state.firstID = state.nextID
         }
