@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 import NIOConcurrencyHelpers
-import NIOCore
 
 /// How a new client connection is let in, by the number already open (`limits.max_connections`).
 enum ConnectionAdmission: Equatable {
@@ -17,11 +16,11 @@ enum ConnectionAdmission: Equatable {
 /// do, including whether to log that the limit is reached (at most once per `reportInterval`, with
 /// how many connections were turned away since the last report).
 struct ConnectionCount {
-    static let reportInterval = TimeAmount.seconds(10)
+    static let reportInterval = Duration.seconds(10)
 
     private(set) var open = 0
     private var turnedAway = 0
-    private var lastReport: NIODeadline?
+    private var lastReport: ContinuousClock.Instant?
 
     /// A report to log: the limit and how many connections were turned away since the last report.
     struct LimitReport: Equatable {
@@ -30,7 +29,7 @@ struct ConnectionCount {
     }
 
     /// A connection was accepted. A refused one is not counted as open (it is closed at once).
-    mutating func opened(limit: Int, spare: Int, at now: NIODeadline) -> (ConnectionAdmission, LimitReport?) {
+    mutating func opened(limit: Int, spare: Int, at now: ContinuousClock.Instant) -> (ConnectionAdmission, LimitReport?) {
         let admission: ConnectionAdmission
         if open < limit {
             admission = .serve
@@ -63,7 +62,7 @@ public final class ClientConnections: Sendable {
 
     func opened(limit: Int, spare: Int) -> (ConnectionAdmission, ConnectionCount.LimitReport?, open: Int) {
         count.withLockedValue { count in
-            let (admission, report) = count.opened(limit: limit, spare: spare, at: .now())
+            let (admission, report) = count.opened(limit: limit, spare: spare, at: .now)
             return (admission, report, count.open)
         }
     }

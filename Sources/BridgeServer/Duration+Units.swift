@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/// The daemon measures time as `Duration` (from `ContinuousClock`); these read one out in the unit a
-/// log line, a metric or a report wants. NIO's `TimeAmount` appears only where an event loop schedules.
+/// The daemon measures time with `ContinuousClock` (instants) and `Duration` (amounts); these read a
+/// duration out in the unit a log line, a metric or a report wants. NIO's `NIODeadline`/`TimeAmount`
+/// appear only where an event loop schedules a task, and `Date` only for wall-clock stamps shown to people.
 extension Duration {
     /// Milliseconds with their fraction: the unit of every `_ms` figure (logs, traces, `/health`).
     var inMilliseconds: Double {

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-import NIOCore
 import Testing
 @testable import BridgeServer
 
 @Suite("connection count")
 struct ConnectionCountTests {
-    private let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
+    private let start = ContinuousClock.now
 
     @Test("up to the limit served, then the spare connections, then refused; a close frees a place")
     func admissions() {
@@ -27,7 +26,7 @@ struct ConnectionCountTests {
         #expect(count.opened(limit: 1, spare: 1, at: start).1 == nil)
         #expect(count.opened(limit: 1, spare: 1, at: start).1 == .init(limit: 1, turnedAway: 1))
         for second in 1...5 {
-            #expect(count.opened(limit: 1, spare: 1, at: start + .seconds(Int64(second))).1 == nil)
+            #expect(count.opened(limit: 1, spare: 1, at: start + .seconds(second)).1 == nil)
         }
         #expect(count.opened(limit: 1, spare: 1, at: start + .seconds(10)).1 == .init(limit: 1, turnedAway: 6))
     }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeCore
 @testable import BridgeServer
-import NIOCore
 import Testing
 
 @Suite("Unknown model warnings")
@@ -9,7 +8,7 @@ struct UnknownModelWarningsTests {
     @Test("once per name per interval; another name warns at once")
     func ratePerName() {
         let warnings = UnknownModelWarnings()
-        let start = NIODeadline.now()
+        let start = ContinuousClock.now
         #expect(warnings.shouldWarn("claude-opus-5-5", now: start))
         #expect(!warnings.shouldWarn("claude-opus-5-5", now: start + .seconds(1)))
         #expect(warnings.shouldWarn("gpt-4", now: start + .seconds(1)))
@@ -19,7 +18,7 @@ struct UnknownModelWarningsTests {
     @Test("bounded: a full table warns about no new name until old entries expire")
     func bounded() {
         let warnings = UnknownModelWarnings()
-        let start = NIODeadline.now()
+        let start = ContinuousClock.now
         for index in 0..<UnknownModelWarnings.capacity { #expect(warnings.shouldWarn("name-\(index)", now: start)) }
         #expect(!warnings.shouldWarn("one-too-many", now: start + .seconds(1)))
         #expect(warnings.shouldWarn("one-too-many", now: start + UnknownModelWarnings.interval + .seconds(1)))
