@@ -144,6 +144,16 @@ def test_unknown_path_is_404_and_wrong_method_is_405(bridge):
     assert wrong.json()["error"]["type"] == "invalid_request_error"
 
 
+def test_wrong_method_names_the_allowed_ones_and_takes_the_route_s_error_shape(bridge):
+    """405 carries `Allow` from the route table; the passthrough answers it in OpenAI's shape."""
+    assert bridge.http.get("/v1/messages", headers=ANTHROPIC_HEADERS).headers["allow"] == "POST"
+    assert bridge.http.post("/health").headers["allow"] == "GET, HEAD"
+    assert bridge.http.post("/metrics").headers["allow"] == "GET"
+    passthrough = bridge.http.get("/v1/chat/completions")
+    assert passthrough.status_code == 405 and passthrough.headers["allow"] == "POST"
+    assert passthrough.json()["error"]["type"] == "invalid_request_error" and "type" not in passthrough.json()
+
+
 def test_unknown_model_without_default_is_404_listing_the_aliases(bridge, marker):
     with pytest.raises(anthropic.NotFoundError) as caught:
         bridge.anthropic().messages.create(model="gpt-4o", max_tokens=8, messages=[user(f"{marker} hi")])
