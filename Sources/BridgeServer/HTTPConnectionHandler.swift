@@ -165,7 +165,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             guard request.received <= maximumBodyBytes else {
                 request.writer.keepAlive = false
                 state = .draining(dropped: 0, closesAtEnd: true)
-                request.writer.respond(error: RequestAdmission.tooLarge(maxBodyBytes: maximumBodyBytes))
+                respond(RequestAdmission.tooLarge(maxBodyBytes: maximumBodyBytes), to: request)
                 return
             }
             if request.route.readsBody { request.body.append(contentsOf: buffer.readableBytesView) }
@@ -326,12 +326,18 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         if case .reading(let request) = state {
             request.writer.keepAlive = false
             state = .closing
-            request.writer.respondJSON(status: 408, AnthropicError(.invalidRequest, message).body(requestID: request.record.requestID))
+            respond(AnthropicError(.invalidRequest, message), status: 408, to: request)
             closeWhenWritten()
         } else {
             state = .closing
             context?.close(promise: nil)
         }
+    }
+
+    /// `error` answered on `request` in its route's error shape (``Route/Row/errorShape``).
+    private func respond(_ error: AnthropicError, status: Int? = nil, to request: AcceptedRequest) {
+        let shape = RequestAdmission.shape(request.route.row?.errorShape ?? .anthropic, request.head)
+        request.writer.respondJSON(status: status ?? error.httpStatus, RequestAdmission.body(error, shape: shape, requestID: request.record.requestID))
     }
 
     private func closeWhenWritten() {

@@ -42,7 +42,8 @@ enum Route: String, CaseIterable, Sendable {
         /// Still answered on a connection accepted over `limits.max_connections`: a monitor can tell a
         /// full bridge from a dead one.
         let servedWhenFull: Bool
-        /// The shape of the errors answered at the head (401, 405, 413, 417, drain and full).
+        /// The shape of the errors the connection answers before the endpoint takes over (401, 405,
+        /// 408, 413, 417, drain and full); the endpoint's own errors already have it.
         let errorShape: ErrorShape
 
         init(

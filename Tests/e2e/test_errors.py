@@ -202,6 +202,21 @@ def test_chunked_body_growing_over_max_body_bytes_is_413(bridge_with_small_body_
     assert bridge_with_small_body_limit.sim.requests(marker) == []
 
 
+def test_passthrough_body_over_max_body_bytes_is_an_openai_shaped_413(bridge_with_small_body_limit, marker):
+    """The route table's error shape holds while the body is read too: the OpenAI SDK reads the refusal."""
+    client = bridge_with_small_body_limit.openai()
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model=ALIAS, max_tokens=8, messages=[user(f"{marker} " + "z" * (2 * SMALL_BODY_LIMIT))])
+    assert caught.value.status_code == 413
+    body = caught.value.response.json()
+    assert "type" not in body and body["error"]["type"] == "invalid_request_error" and "max" in body["error"]["message"]
+    body = json.dumps({"model": ALIAS, "messages": [user(f"{marker} " + "z" * (2 * SMALL_BODY_LIMIT))]}).encode()
+    chunked = bridge_with_small_body_limit.http.post("/v1/chat/completions", content=iter([body[:1024], body[1024:]]))
+    assert chunked.request.headers.get("transfer-encoding") == "chunked"
+    assert chunked.status_code == 413 and chunked.json()["error"]["param"] is None
+    assert bridge_with_small_body_limit.sim.requests(marker) == []
+
+
 # Backend HTTP errors
 
 
