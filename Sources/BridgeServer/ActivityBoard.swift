@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 import NIOConcurrencyHelpers
-import NIOCore
 
 /// Live traffic per alias and per backend, for `sparkctl top`: requests and streams in flight, and an
 /// `ActivityWindow` of the last minute for each.
@@ -28,7 +27,8 @@ public final class ActivityBoard: Sendable {
 
     /// A board on the process's monotonic clock.
     public convenience init() {
-        self.init(clock: { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000_000) })
+        let origin = ContinuousClock.now
+        self.init(clock: { (ContinuousClock.now - origin).seconds })
     }
 
     init(clock: @escaping Clock) {
