@@ -245,15 +245,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             writer.respondJSON(StatusEndpoints.health(configuration, backends: bridge.healthSnapshot()))
         case .models:
             writer.respondJSON(StatusEndpoints.models(configuration, anthropicClient: !request.head.headers["anthropic-version"].isEmpty))
-        case .messages, .countTokens:
-            let exchange = MessagesExchange(
-                bridge: bridge, configuration: configuration, writer: writer, record: record, channel: context.channel,
-                endpoint: request.route == .messages ? .messages : .countTokens
-            )
-            track(exchange, record: record, context: context)
-            exchange.start(body: request.body)
-        case .chatCompletions:
-            let exchange = PassthroughExchange(bridge: bridge, configuration: configuration, writer: writer, record: record, channel: context.channel)
+        case .messages, .countTokens, .chatCompletions:
+            let kind: Exchange.Kind = request.route == .messages ? .messages : request.route == .countTokens ? .countTokens : .passthrough
+            let exchange = Exchange(kind: kind, bridge: bridge, configuration: configuration, writer: writer, record: record, channel: context.channel)
             track(exchange, record: record, context: context)
             exchange.start(body: request.body)
         case .other:  // refused at the head already
