@@ -217,15 +217,17 @@ struct ExchangeStateMachine {
             // The state gives up its copy while the decoder and translator change in place.
             state = .modifying
             var output: [UInt8] = []
+            var deltas = 0
             do {
                 for payload in try decoder.feed(bytes) {
-                    write(translator.consume(UpstreamStreamItem(data: payload)), into: &output)
+                    write(translator.consume(UpstreamStreamItem(data: payload)), into: &output, deltas: &deltas)
                 }
             } catch {
                 // A line or event past the decoder's bound: a backend protocol fault, not something to buffer.
                 let error = failure(AnthropicError(.api, "The backend sent a stream event larger than \(decoder.maximumEventLength) bytes"))
-                write(translator.abort(with: error), into: &output)
+                write(translator.abort(with: error), into: &output, deltas: &deltas)
             }
+            streamed(deltas: deltas)
             if let prompt = startPromptTokens, translator.startUsageSource == .backend {
                 startPromptTokens = nil
                 facts.append(.calibration(promptTokens: prompt))
@@ -264,8 +266,10 @@ struct ExchangeStateMachine {
         case (.translatingStream(var decoder, var translator), .success):
             state = .modifying
             var output: [UInt8] = []
-            if let last = decoder.finish() { write(translator.consume(UpstreamStreamItem(data: last)), into: &output) }
-            write(translator.endOfStream(), into: &output)
+            var deltas = 0
+            if let last = decoder.finish() { write(translator.consume(UpstreamStreamItem(data: last)), into: &output, deltas: &deltas) }
+            write(translator.endOfStream(), into: &output, deltas: &deltas)
+            streamed(deltas: deltas)
             return endStream(translator, last: output)
         case (.translatingStream, .failure(.consumerStalled)):
             // The client read nothing for `paused_stream_seconds`: an error event would only wait behind
@@ -276,7 +280,8 @@ struct ExchangeStateMachine {
         case (.translatingStream(_, var translator), .failure(let error)):
             state = .modifying
             var output: [UInt8] = []
-            write(translator.abort(with: failure(UpstreamErrorMapper.unreachable(error.description))), into: &output)
+            var deltas = 0
+            write(translator.abort(with: failure(UpstreamErrorMapper.unreachable(error.description))), into: &output, deltas: &deltas)
             facts.append(.note("upstream: \(error)"))
             facts.append(.upstreamError(kind: error.metricKind))
             return endStream(translator, last: output)
@@ -354,7 +359,8 @@ struct ExchangeStateMachine {
             state = .modifying
             facts.append(.note("cut: \(reason)"))
             var output: [UInt8] = []
-            write(translator.abort(with: failure(Self.cutError(reason))), into: &output)
+            var deltas = 0
+            write(translator.abort(with: failure(Self.cutError(reason))), into: &output, deltas: &deltas)
             return endStream(translator, last: output, cancelUpstream: true)
         case .relaying:
             state = .finished
@@ -407,8 +413,8 @@ struct ExchangeStateMachine {
         return error
     }
 
-    private mutating func write(_ events: [AnthropicStreamEvent], into output: inout [UInt8]) {
-        var deltas = 0
+    /// Writes `events` as SSE; the content deltas among them are counted into `deltas`.
+    private mutating func write(_ events: [AnthropicStreamEvent], into output: inout [UInt8], deltas: inout Int) {
         for event in events {
             switch event {
             case .contentBlockDelta:
@@ -419,10 +425,14 @@ struct ExchangeStateMachine {
             }
             event.writeSSE(into: &output)
         }
-        if deltas > 0 {
-            facts.append(.firstToken)
-            facts.append(.streamedTokens(deltas))
-        }
+    }
+
+    /// The batch's content deltas went out: the first token, and (a delta standing for a token until
+    /// the usage tells) the tokens streamed.
+    private mutating func streamed(deltas: Int) {
+        guard deltas > 0 else { return }
+        facts.append(.firstToken)
+        facts.append(.streamedTokens(deltas))
     }
 
     private mutating func endStream(_ translator: StreamTranslator, last: [UInt8], cancelUpstream: Bool = false) -> Action {
