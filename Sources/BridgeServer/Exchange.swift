@@ -33,6 +33,8 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     private var sentBodyBytes = 0
     /// Sends `event: ping` while a stream is silent (``BridgeSettings/keepalive``).
     private var keepalive: RepeatedTask?
+    /// Something was written since the last flush.
+    private var unflushed = false
 
     init(kind: Kind, bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel) {
         self.kind = kind
@@ -71,6 +73,10 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         perform(machine.upstreamEnd(result))
     }
 
+    func upstreamDeliveryEnded() {
+        flushIfNeeded()
+    }
+
     // MARK: ActiveExchange
 
     func clientClosed() {
@@ -95,8 +101,9 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         case .startUpstream(let body):
             send(body)
         case .writeHead(let status, let headers, let stream, let armKeepalive):
+            // Flushed at the end of this delivery: a client waiting through a long prompt sees the stream open.
             writer.head(status: status, headers: headers.map { ($0.name, $0.value) })
-            writer.flush()
+            unflushed = true
             if stream {
                 bridge.tracker.streamStarted(record.requestID)
                 record.streamStarted()
@@ -104,15 +111,17 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             if armKeepalive { startKeepalive() }
         case .write(let bytes):
             relay(bytes)
-            writer.flush()
+            unflushed = true
         case .endAnswer(let last, let cancelUpstream):
             if cancelUpstream { call?.cancel() }
             stopKeepalive()
             relay(last)
+            unflushed = false  // the end is written and flushed
             writer.end()
         case .respond(let answer, let cancelUpstream):
             if cancelUpstream { call?.cancel() }
             if answer.traced { record.answered(answer.body.jsonBytes) }
+            unflushed = false  // the end is written and flushed
             if writer.hasStarted {
                 writer.end()
             } else {
@@ -122,7 +131,10 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             if cancelUpstream { call?.cancel() }
             stopKeepalive()
             writer.abandon()
-            if closeConnection { channel.close(promise: nil) }
+            if closeConnection {
+                flushIfNeeded()  // what was written goes out before the connection closes
+                channel.close(promise: nil)
+            }
         case .resumeUpstream:
             call?.writabilityChanged()
         case .disarmKeepalive:
@@ -151,6 +163,12 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             case .notice(let text): bridge.logger.notice("\(record.requestID): \(text)", metadata: ["REQUEST_ID": "\(record.requestID)"])
             }
         }
+    }
+
+    private func flushIfNeeded() {
+        guard unflushed else { return }
+        unflushed = false
+        writer.flush()
     }
 
     /// Streamed bytes to the client (and to a trace reader of bodies).
@@ -324,6 +342,7 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         keepalive = channel.eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { _ in
             let exchange = bound.value
             exchange.perform(exchange.machine.keepaliveTick(clientWritable: exchange.channel.isWritable))
+            exchange.flushIfNeeded()
         }
     }
 

@@ -51,10 +51,11 @@ struct ExchangeStateMachine {
         case none
         /// Send this body to the backend (the first call, or the one retry with a smaller `max_tokens`).
         case startUpstream(body: [UInt8])
-        /// Write the head of an answer whose body follows in parts, and flush. `stream`: an SSE stream,
-        /// counted as one; `armKeepalive`: start the `ping` timer.
+        /// Write the head of an answer whose body follows in parts. `stream`: an SSE stream, counted as
+        /// one; `armKeepalive`: start the `ping` timer.
         case writeHead(status: Int, headers: [Header], stream: Bool, armKeepalive: Bool)
-        /// Write one delivered batch (or a ping) and flush: one write per batch, never per event.
+        /// Write one delivered batch (or a ping): one write per batch, never per event. The glue flushes
+        /// once per upstream delivery (head, bytes and end that arrived together share one flush).
         case write([UInt8])
         /// Write the last bytes, end the answer and stop the keep-alive; cancel the upstream call first
         /// when it may still run (a failed translation, a cut).

@@ -9,6 +9,8 @@ protocol UpstreamConsumer: AnyObject {
     /// Body bytes, in order. Returning lets the next bytes flow.
     func upstreamBody(_ bytes: [UInt8])
     func upstreamCompleted(_ result: Result<Void, UpstreamError>)
+    /// One delivery task handed over everything that was queued: the moment for one flush of all of it.
+    func upstreamDeliveryEnded()
 }
 
 /// One upstream request whose response is handed to a consumer on an event loop, with backpressure:
@@ -81,6 +83,7 @@ final class UpstreamCall: Sendable {
                 consumer.value.upstreamCompleted(result)
             }
         }
+        consumer.value.upstreamDeliveryEnded()
     }
 
     /// The transport's side, on the curl thread: each event goes through the flow machine under the
