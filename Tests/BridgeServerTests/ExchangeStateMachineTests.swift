@@ -367,6 +367,28 @@ struct ExchangeStateMachineTests {
         #expect(machine.upstreamEnd(.failure(.cancelled)) == .abandon(cancelUpstream: false, closeConnection: false))
     }
 
+    // MARK: Events out of place
+
+    @Test("events out of place are ignored and leave the state as it was: bytes before the head, a second head, events after the end")
+    func eventsOutOfPlace() throws {
+        var machine = Self.machine()
+        _ = machine.start(.messages(try Self.translated(stream: true)))
+        #expect(machine.upstreamBody([1, 2]) == .none)
+        #expect(machine.keepaliveTick(clientWritable: true) == .disarmKeepalive)
+        #expect(machine.upstreamHead(status: 200, headers: []) == .writeHead(status: 200, headers: Machine.streamHeaders, stream: true, armKeepalive: true))
+        #expect(machine.upstreamHead(status: 500, headers: []) == .none)
+        #expect(machine.takeFacts().isEmpty)
+        guard case .write = machine.upstreamBody(Self.textBatch) else {
+            Issue.record("the stream should still be open")
+            return
+        }
+        _ = machine.upstreamBody(Self.endBatch)
+        #expect(machine.upstreamHead(status: 200, headers: []) == .none)
+        #expect(machine.upstreamBody(Self.textBatch) == .none)
+        #expect(machine.upstreamEnd(.failure(.idleTimeout)) == .none)
+        #expect(machine.cut(reason: "late") == .none)
+    }
+
     // MARK: Backpressure and keep-alive
 
     @Test("writability changes resume the upstream while it runs, and not after")
