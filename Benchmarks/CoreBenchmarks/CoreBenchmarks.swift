@@ -50,38 +50,34 @@ struct Inputs {
     }
 }
 
-/// What `MessagesExchange.start` and `send` do with a `/v1/messages` body, minus the network and the
-/// routing between healthy backends: parse, validate, resolve the alias, translate, write the body.
+/// What the daemon's exchange does with a `/v1/messages` body, minus the network and the routing
+/// between healthy backends: ``MessagesRequestTranslation`` (parse, validate, translate) with the
+/// alias resolved from the configuration, then the body written.
 /// Returns `nil` only when the request is refused (never, for the workload).
 func translateRequest(_ body: [UInt8], configuration: BridgeConfiguration) -> (context: TranslationContext, body: [UInt8])? {
+    let options = RequestTranslationOptions(
+        rescuesQwenMarkup: configuration.settings.rescueQwenXML, fallbackMessageID: "msg_" + Inputs.requestID.dropFirst(4)
+    )
     do throws(AnthropicError) {
-        let json: JSONValue
-        do {
-            json = try JSONParser.parse(body)
-        } catch {
-            throw AnthropicError(.invalidRequest, "The request body is not valid JSON: \(error)")
+        let translation = try MessagesRequestTranslation.translate(body: body, endpoint: .messages, options: options) { (model: String) throws(AnthropicError) in
+            guard let resolved = configuration.aliases.resolve(model) else {
+                throw AnthropicError(.notFound, configuration.aliases.unknownModelMessage(model))
+            }
+            // The daemon picks among the alias's healthy deployments (BridgeServer); the first stands in.
+            return resolved.deployments[0].model
         }
-        let request = try AnthropicRequest(json: json, endpoint: .messages)
-        guard let resolved = configuration.aliases.resolve(request.model) else {
-            throw AnthropicError(.notFound, configuration.aliases.unknownModelMessage(request.model))
-        }
-        // The daemon picks among the alias's healthy deployments (BridgeServer); the first stands in.
-        let deployment = resolved.deployments[0]
-        let options = RequestTranslationOptions(
-            rescuesQwenMarkup: configuration.settings.rescueQwenXML, fallbackMessageID: "msg_" + Inputs.requestID.dropFirst(4)
-        )
-        let translated = try RequestTranslator.translate(request, options: options) { (_: String) throws(AnthropicError) in deployment.model }
+        let translated = translation.translated
         // The daemon logs each warning; the workload has none.
         for warning in translated.warnings { blackHole(warning) }
-        blackHole(translated.body["stream"] == true)
+        blackHole(translation.streams)
         return (translated.context, JSONValue.object(translated.body).jsonBytes)
     } catch {
         return nil
     }
 }
 
-/// `MessagesExchange`'s streaming phase, kept the way it keeps it: the decoder and the translator live
-/// in an enum payload of a class property, are taken out for each upstream read and put back.
+/// `ExchangeStateMachine`'s streaming state, kept the way it keeps it: the decoder and the translator live
+/// in an enum payload of a stored property, are taken out for each upstream read and put back.
 final class StreamingExchange {
     private enum Phase {
         case streaming(SSEDecoder, StreamTranslator)
@@ -94,7 +90,7 @@ final class StreamingExchange {
         phase = .streaming(SSEDecoder(), StreamTranslator(context: context))
     }
 
-    /// `MessagesExchange.upstreamBody` for a 200 stream: the client bytes of one upstream read.
+    /// `ExchangeStateMachine.upstreamBody` for a 200 stream: the client bytes of one upstream read.
     func upstreamBody(_ bytes: [UInt8]) -> [UInt8] {
         guard case .streaming(var decoder, var translator) = phase else { return [] }
         var output: [UInt8] = []
@@ -113,7 +109,7 @@ final class StreamingExchange {
         return output
     }
 
-    /// `MessagesExchange.upstreamCompleted(.success)`: nothing left once `[DONE]` finished the stream.
+    /// `ExchangeStateMachine.upstreamEnd(.success)`: nothing left once `[DONE]` finished the stream.
     func upstreamCompleted() -> [UInt8] {
         guard case .streaming(var decoder, var translator) = phase else { return [] }
         var output: [UInt8] = []
@@ -207,7 +203,7 @@ func comparisons(_ inputs: Inputs) -> [Comparison] {
             baseline: streamBaseline("sse-parse/tool-call", inputs.toolStream)
         ),
         Comparison(
-            // MessagesExchange.complete for a 200 `/v1/messages` answer.
+            // ExchangeStateMachine.complete for a 200 `/v1/messages` answer.
             benchmark: Benchmark(name: "whole-response/text", unit: "response", unitsPerRun: 1) {
                 do {
                     let message = try ResponseTranslator.translate(try JSONParser.parse(response), context: context)

@@ -16,13 +16,11 @@ struct Workload: Sendable {
 
     /// `anthropicBody` must be a valid Messages request naming `clientModel`.
     init(name: String, anthropicBody: [UInt8], backendModel: String, expectedTokenEvents: Int? = nil) throws {
-        let json = try JSONParser.parse(anthropicBody)
-        let request = try AnthropicRequest(json: json)
-        let translated = try RequestTranslator.translate(request, options: RequestTranslationOptions()) { (_: String) throws(AnthropicError) in backendModel }
+        let translation = try MessagesRequestTranslation.translate(body: anthropicBody, endpoint: .messages) { (_: String) throws(AnthropicError) in backendModel }
         self.name = name
         self.anthropicBody = anthropicBody
-        self.openAIBody = JSONValue.object(translated.body).jsonBytes
-        self.streams = json["stream"] == true
+        self.openAIBody = JSONValue.object(translation.translated.body).jsonBytes
+        self.streams = translation.streams
         self.expectedTokenEvents = expectedTokenEvents
     }
 

@@ -250,20 +250,21 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             }
         case .models:
             writer.respondJSON(StatusEndpoints.models(configuration, anthropicClient: !request.head.headers["anthropic-version"].isEmpty))
-        case .messages, .countTokens:
-            let exchange = MessagesExchange(
-                bridge: bridge, configuration: configuration, writer: writer, record: record, channel: context.channel,
-                endpoint: request.route == .messages ? .messages : .countTokens
-            )
-            track(exchange, record: record, context: context)
-            exchange.start(body: request.body)
+        case .messages:
+            startExchange(.messages, request: request, configuration: configuration, context: context)
+        case .countTokens:
+            startExchange(.countTokens, request: request, configuration: configuration, context: context)
         case .chatCompletions:
-            let exchange = PassthroughExchange(bridge: bridge, configuration: configuration, writer: writer, record: record, channel: context.channel)
-            track(exchange, record: record, context: context)
-            exchange.start(body: request.body)
+            startExchange(.passthrough, request: request, configuration: configuration, context: context)
         case .other:  // refused at the head already
             writer.respond(error: RequestAdmission.notFound(method: record.method, path: record.path))
         }
+    }
+
+    private func startExchange(_ kind: Exchange.Kind, request: AcceptedRequest, configuration: BridgeConfiguration, context: ChannelHandlerContext) {
+        let exchange = Exchange(kind: kind, bridge: bridge, configuration: configuration, writer: request.writer, record: request.record, channel: context.channel)
+        track(exchange, record: request.record, context: context)
+        exchange.start(body: request.body)
     }
 
     private func track(_ exchange: some ActiveExchange, record: RequestRecord, context: ChannelHandlerContext) {

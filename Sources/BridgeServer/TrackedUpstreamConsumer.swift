@@ -78,6 +78,10 @@ final class TrackedUpstreamConsumer: UpstreamConsumer {
         inner.upstreamCompleted(result)
     }
 
+    func upstreamDeliveryEnded() {
+        inner.upstreamDeliveryEnded()
+    }
+
     static func outcome(_ result: Result<Void, UpstreamError>, status: Int?) -> InFlightTicket.Outcome {
         switch result {
         case .failure(.cancelled), .failure(.consumerStalled): .abandoned

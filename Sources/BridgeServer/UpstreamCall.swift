@@ -9,6 +9,8 @@ protocol UpstreamConsumer: AnyObject {
     /// Body bytes, in order. Returning lets the next bytes flow.
     func upstreamBody(_ bytes: [UInt8])
     func upstreamCompleted(_ result: Result<Void, UpstreamError>)
+    /// One delivery task handed over everything that was queued: the moment for one flush of all of it.
+    func upstreamDeliveryEnded()
 }
 
 /// One upstream request whose response is handed to a consumer on an event loop, with backpressure:
@@ -23,22 +25,10 @@ final class UpstreamCall: Sendable {
     /// Bytes handed to the event loop but not yet consumed, past which the transfer pauses.
     static let maximumPendingBytes = 256 * 1024
 
+    /// The flow machine and the transfer it controls, under one lock.
     private struct Flow {
-        /// Bytes admitted and not yet consumed by the loop (queued or being consumed).
-        var pendingBytes = 0
-        var paused = false
+        var machine = UpstreamFlowStateMachine(maximumPendingBytes: UpstreamCall.maximumPendingBytes)
         var handle: UpstreamHandle?
-        /// What the curl thread received that the loop has not taken yet, in order; consecutive body
-        /// bytes share one entry.
-        var queued: [Delivery] = []
-        /// A delivery task is scheduled on the loop and will take `queued`.
-        var deliveryScheduled = false
-    }
-
-    private enum Delivery {
-        case head(status: Int, headers: [(String, String)])
-        case body([UInt8])
-        case completed(Result<Void, UpstreamError>)
     }
 
     private let channel: any Channel
@@ -68,103 +58,58 @@ final class UpstreamCall: Sendable {
 
     /// The client channel's writability changed: resume a transfer paused for it.
     func writabilityChanged() {
-        resumeIfDrained()
+        perform(flow.withLockedValue { ($0.machine.resumeIfDrained(clientWritable: channel.isWritable), $0.handle) })
     }
 
-    private func consumed(_ count: Int) {
-        flow.withLockedValue { $0.pendingBytes -= count }
-        resumeIfDrained()
+    private func perform(_ resume: (UpstreamFlowStateMachine.ResumeAction, UpstreamHandle?)) {
+        if case .resume = resume.0 { resume.1?.resume() }
     }
 
-    private func resumeIfDrained() {
-        let handle: UpstreamHandle? = flow.withLockedValue { flow in
-            guard flow.paused, flow.pendingBytes <= Self.maximumPendingBytes / 2, channel.isWritable else { return nil }
-            flow.paused = false
-            return flow.handle
-        }
-        handle?.resume()
-    }
-
-    /// Called on the curl thread: queue the bytes, or refuse them all and pause. Returns nil when refused,
-    /// else whether the caller must schedule a delivery.
-    private func admit(_ bytes: UnsafeRawBufferPointer) -> Bool? {
-        flow.withLockedValue { flow in
-            if flow.pendingBytes >= Self.maximumPendingBytes || !channel.isWritable {
-                flow.paused = true
-                return nil
-            }
-            flow.pendingBytes += bytes.count
-            if case .body(var queuedBytes) = flow.queued.last {
-                flow.queued[flow.queued.count - 1] = .body([])  // give up the reference: append in place
-                queuedBytes.append(contentsOf: bytes)
-                flow.queued[flow.queued.count - 1] = .body(queuedBytes)
-            } else {
-                flow.queued.append(.body(Array(bytes)))
-            }
-            return Self.claimDelivery(&flow)
-        }
-    }
-
-    /// Called on the curl thread: queue the head or the end. Returns whether to schedule a delivery.
-    private func enqueue(_ delivery: Delivery) -> Bool {
-        flow.withLockedValue { flow in
-            flow.queued.append(delivery)
-            return Self.claimDelivery(&flow)
-        }
-    }
-
-    private static func claimDelivery(_ flow: inout Flow) -> Bool {
-        guard !flow.deliveryScheduled else { return false }
-        flow.deliveryScheduled = true
-        return true
+    private func schedule(_ action: UpstreamFlowStateMachine.QueueAction, to consumer: NIOLoopBound<any UpstreamConsumer>) {
+        guard case .scheduleDelivery = action else { return }
+        channel.eventLoop.execute { self.deliver(to: consumer) }
     }
 
     /// On the loop: hands everything queued to the consumer, in order.
     private func deliver(to consumer: NIOLoopBound<any UpstreamConsumer>) {
-        let deliveries = flow.withLockedValue { flow in
-            flow.deliveryScheduled = false
-            defer { flow.queued = [] }
-            return flow.queued
-        }
-        for delivery in deliveries {
+        for delivery in flow.withLockedValue({ $0.machine.takeDeliveries() }) {
             switch delivery {
             case .head(let status, let headers):
                 consumer.value.upstreamHead(status: status, headers: headers)
             case .body(let bytes):
                 consumer.value.upstreamBody(bytes)
-                consumed(bytes.count)
+                perform(flow.withLockedValue { ($0.machine.consumed(bytes.count, clientWritable: channel.isWritable), $0.handle) })
             case .completed(let result):
                 consumer.value.upstreamCompleted(result)
             }
         }
+        consumer.value.upstreamDeliveryEnded()
     }
 
+    /// The transport's side, on the curl thread: each event goes through the flow machine under the
+    /// lock; scheduling, pausing and resuming happen outside it.
     private struct Sink: UpstreamSink {
         let call: UpstreamCall
         let consumer: NIOLoopBound<any UpstreamConsumer>
 
-        private func scheduleDelivery() {
-            let consumer = consumer
-            let call = call
-            call.channel.eventLoop.execute { call.deliver(to: consumer) }
-        }
-
         func receivedHead(status: Int, headers: [(String, String)]) {
-            if call.enqueue(.head(status: status, headers: headers)) { scheduleDelivery() }
+            call.schedule(call.flow.withLockedValue { $0.machine.headReceived(status: status, headers: headers) }, to: consumer)
         }
 
         func receivedBody(_ bytes: UnsafeRawBufferPointer) -> UpstreamSinkDecision {
-            guard let schedule = call.admit(bytes) else {
+            switch call.flow.withLockedValue({ $0.machine.bodyReceived(bytes, clientWritable: call.channel.isWritable) }) {
+            case .accepted(let queue):
+                call.schedule(queue, to: consumer)
+                return .continue
+            case .pause:
                 // The loop may have drained between the check and the pause: look again.
-                call.resumeIfDrained()
+                call.writabilityChanged()
                 return .pause
             }
-            if schedule { scheduleDelivery() }
-            return .continue
         }
 
         func completed(_ result: Result<Void, UpstreamError>) {
-            if call.enqueue(.completed(result)) { scheduleDelivery() }
+            call.schedule(call.flow.withLockedValue { $0.machine.completed(result) }, to: consumer)
         }
     }
 }

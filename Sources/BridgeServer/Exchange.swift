@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: Apache-2.0
+import BridgeConfig
+import BridgeCore
+import BridgeJSON
+import BridgeUpstream
+import Foundation
+import Logging
+import NIOCore
+
+/// One `/v1/messages`, count_tokens or `/v1/chat/completions` request on its connection: routes it,
+/// then feeds every event to its ``ExchangeStateMachine`` and performs the actions it returns — the
+/// upstream call, the writes, the keep-alive timer — and copies its facts into the request record.
+final class Exchange: UpstreamConsumer, ActiveExchange {
+    /// The path the request came in on.
+    enum Kind {
+        case messages
+        case countTokens
+        case passthrough
+    }
+
+    private let kind: Kind
+    private let bridge: BridgeContext
+    private let configuration: BridgeConfiguration
+    private let writer: ResponseWriter
+    private let record: RequestRecord
+    private let channel: any Channel
+    private var machine: ExchangeStateMachine
+    private var call: UpstreamCall?
+    private var deployment: Deployment?
+    /// Claude Code's session id (from `metadata.user_id`), which keys the prompt-size calibration.
+    private var session: String?
+    /// Bytes of the completion body last sent, for the prompt-size calibration.
+    private var sentBodyBytes = 0
+    /// Sends `event: ping` while a stream is silent (``BridgeSettings/keepalive``).
+    private var keepalive: RepeatedTask?
+    /// Something was written since the last flush.
+    private var unflushed = false
+
+    init(kind: Kind, bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel) {
+        self.kind = kind
+        self.bridge = bridge
+        self.configuration = configuration
+        self.writer = writer
+        self.record = record
+        self.channel = channel
+        machine = ExchangeStateMachine(settings: .init(
+            requestID: record.requestID,
+            retriesContextOverflow: configuration.settings.retryOnContextOverflow,
+            keepalive: configuration.settings.keepalive != nil
+        ))
+    }
+
+    /// Routes and starts the request whose whole body is `body`.
+    func start(body: [UInt8]) {
+        switch kind {
+        case .messages, .countTokens: startMessages(body: body)
+        case .passthrough: startPassthrough(body: body)
+        }
+    }
+
+    // MARK: UpstreamConsumer
+
+    func upstreamHead(status: Int, headers: [(String, String)]) {
+        record.upstreamResponded(status: status)
+        perform(machine.upstreamHead(status: status, headers: headers))
+    }
+
+    func upstreamBody(_ bytes: [UInt8]) {
+        perform(machine.upstreamBody(bytes))
+    }
+
+    func upstreamCompleted(_ result: Result<Void, UpstreamError>) {
+        perform(machine.upstreamEnd(result))
+    }
+
+    func upstreamDeliveryEnded() {
+        flushIfNeeded()
+    }
+
+    // MARK: ActiveExchange
+
+    func clientClosed() {
+        perform(machine.clientClosed())
+    }
+
+    func writabilityChanged() {
+        perform(machine.clientWritabilityChanged())
+    }
+
+    func cut(reason: String) {
+        perform(machine.cut(reason: reason))
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: ExchangeStateMachine.Action) {
+        apply(machine.takeFacts())
+        switch action {
+        case .none:
+            break
+        case .startUpstream(let body):
+            send(body)
+        case .writeHead(let status, let headers, let stream, let armKeepalive):
+            // Flushed at the end of this delivery: a client waiting through a long prompt sees the stream open.
+            writer.head(status: status, headers: headers.map { ($0.name, $0.value) })
+            unflushed = true
+            if stream {
+                bridge.tracker.streamStarted(record.requestID)
+                record.streamStarted()
+            }
+            if armKeepalive { startKeepalive() }
+        case .write(let bytes):
+            relay(bytes)
+            unflushed = true
+        case .endAnswer(let last, let cancelUpstream):
+            if cancelUpstream { call?.cancel() }
+            stopKeepalive()
+            relay(last)
+            unflushed = false  // the end is written and flushed
+            writer.end()
+        case .respond(let answer, let cancelUpstream):
+            if cancelUpstream { call?.cancel() }
+            if answer.traced { record.answered(answer.body.jsonBytes) }
+            unflushed = false  // the end is written and flushed
+            if writer.hasStarted {
+                writer.end()
+            } else {
+                writer.respondJSON(status: answer.status, answer.body, extraHeaders: answer.headers.map { ($0.name, $0.value) })
+            }
+        case .abandon(let cancelUpstream, let closeConnection):
+            if cancelUpstream { call?.cancel() }
+            stopKeepalive()
+            writer.abandon()
+            if closeConnection {
+                flushIfNeeded()  // what was written goes out before the connection closes
+                channel.close(promise: nil)
+            }
+        case .resumeUpstream:
+            call?.writabilityChanged()
+        case .disarmKeepalive:
+            stopKeepalive()
+        }
+    }
+
+    private func apply(_ facts: [ExchangeStateMachine.RecordFact]) {
+        for fact in facts {
+            switch fact {
+            case .note(let text): record.note = text
+            case .addedNote(let text): record.addNote(text)
+            case .failed(let message): record.failed(message)
+            case .upstreamError(let kind): record.upstreamError = kind
+            case .usage(let usage): record.usage = usage
+            case .firstToken: record.markFirstToken()
+            case .streamedTokens(let count): record.streamedOutput(tokens: count)
+            case .calibration(let promptTokens): calibrate(promptTokens: promptTokens)
+            case .keepalivePings(let pings): record.keepalivePings = pings
+            case .endedWithErrorEvent:
+                if record.note == nil {
+                    record.note = "stream ended with an error event"
+                    record.failed("the stream ended with an error event")
+                }
+            case .warning(let text): bridge.logger.warning("\(record.requestID): \(text)", metadata: ["REQUEST_ID": "\(record.requestID)"])
+            case .notice(let text): bridge.logger.notice("\(record.requestID): \(text)", metadata: ["REQUEST_ID": "\(record.requestID)"])
+            }
+        }
+    }
+
+    private func flushIfNeeded() {
+        guard unflushed else { return }
+        unflushed = false
+        writer.flush()
+    }
+
+    /// Streamed bytes to the client (and to a trace reader of bodies).
+    private func relay(_ bytes: [UInt8]) {
+        record.answered(bytes)
+        writer.body(bytes)
+    }
+
+    /// Sends `body` to the routed deployment, on the path's endpoint.
+    private func send(_ body: [UInt8]) {
+        guard let deployment else { return }
+        let url: String
+        var headers = [("content-type", "application/json")]
+        switch kind {
+        case .messages:
+            url = BackendURL.chatCompletions(deployment.apiBase)
+            headers.append(("accept", machine.streams ? "text/event-stream" : "application/json"))
+            sentBodyBytes = body.count
+        case .countTokens:
+            url = BackendURL.tokenize(deployment.apiBase)
+            headers.append(("accept", "application/json"))
+        case .passthrough:
+            url = BackendURL.chatCompletions(deployment.apiBase)
+        }
+        let request = UpstreamRequest(
+            method: "POST", url: url, headers: BackendRequest.headers(headers, apiKey: deployment.apiKey), body: body,
+            timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout)
+        )
+        record.upstreamCalls += 1
+        record.routed(body: body)
+        call = bridge.startUpstream(request, to: deployment, channel: channel, consumer: self)
+    }
+
+    // MARK: Routing
+
+    /// `/v1/messages` and count_tokens: translate (``MessagesRequestTranslation``) for a deployment of
+    /// the alias, fit `max_tokens` to its window, and start.
+    private func startMessages(body: [UInt8]) {
+        let endpoint: AnthropicRequest.Endpoint = kind == .countTokens ? .countTokens : .messages
+        let options = RequestTranslationOptions(
+            rescuesQwenMarkup: configuration.settings.rescueQwenXML,
+            fallbackMessageID: "msg_" + record.requestID.dropFirst(4),
+            preservesThinking: configuration.settings.preserveThinking
+        )
+        var unavailable: String?
+        do throws(AnthropicError) {
+            var translation = try MessagesRequestTranslation.translate(body: body, endpoint: endpoint, options: options) { (model: String) throws(AnthropicError) in
+                let (deployment, why) = try route(model: model, endpoint: endpoint)
+                unavailable = why
+                return deployment.model
+            }
+            session = translation.session
+            var firstBody: [UInt8]?
+            if endpoint == .messages, let deployment { firstBody = fitOutputBudget(&translation.translated, deployment: deployment) }
+            for warning in translation.translated.warnings {
+                bridge.logger.warning("\(record.requestID): \(warning)", metadata: ["REQUEST_ID": "\(record.requestID)"])
+            }
+            let start: ExchangeStateMachine.Translation = endpoint == .messages ? .messages(translation.translated) : .countTokens(translation.translated)
+            perform(machine.start(start, firstBody: firstBody, backendUnavailable: unavailable))
+        } catch {
+            perform(machine.refuse(.anthropic(error)))
+        }
+    }
+
+    /// The deployment for the client's `model`, and why none is up when count_tokens estimates instead.
+    private func route(model: String, endpoint: AnthropicRequest.Endpoint) throws(AnthropicError) -> (Deployment, unavailable: String?) {
+        record.clientModel = model
+        guard let resolved = configuration.aliases.resolve(model) else {
+            if bridge.unknownModels.shouldWarn(String(model.prefix(200))) {
+                bridge.logger.warning(
+                    "\(record.requestID): a client asked for model \(model.prefix(200)), which no model_name matches and no default_model serves: add it (or a pattern) to model_list, or set spark_bridge.default_model",
+                    metadata: ["REQUEST_ID": "\(record.requestID)"]
+                )
+            }
+            throw AnthropicError(.notFound, configuration.aliases.unknownModelMessage(model))
+        }
+        record.alias = resolved.alias
+        let deployment: Deployment
+        var unavailable: String?
+        switch bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments) {
+        case .success(let picked):
+            deployment = picked
+        case .failure(let failure) where endpoint == .countTokens && !resolved.deployments.isEmpty:
+            // Counting needs no backend to estimate: answer with the labelled estimate.
+            deployment = resolved.deployments[0]
+            unavailable = failure.message
+        case .failure(let failure):
+            record.note = failure.message
+            throw AnthropicError(.overloaded, failure.message)
+        }
+        record.backendModel = deployment.model
+        record.backend = deployment.backendName
+        self.deployment = deployment
+        return (deployment, unavailable)
+    }
+
+    /// Keeps the first call from being refused for `max_tokens` (see ``OutputBudget``): against the
+    /// window the health monitor learnt from the backend's `/v1/models`, with the prompt estimated
+    /// from the body's size, calibrated by what the backend counted for this session before. Returns
+    /// the body as serialized for the estimate when it is left unchanged, so it is not written twice.
+    private func fitOutputBudget(_ translated: inout TranslatedRequest, deployment: Deployment) -> [UInt8]? {
+        let bytes = JSONValue.object(translated.body).jsonBytes
+        let estimate = PromptSizeEstimate.tokens(bodyBytes: bytes.count, calibratedBy: bridge.promptSizes.sample(session: session, deployment: Self.calibrationKey(deployment)))
+        translated.context.estimatedPromptTokens = estimate
+        let window = bridge.health.maxModelLen(model: deployment.model, apiBase: deployment.apiBase)
+        let requested = translated.body["max_tokens"]?.intValue
+        switch OutputBudget.decide(requested: requested, window: window, estimatedPromptTokens: estimate) {
+        case .unchanged:
+            return bytes
+        case .omitted:
+            translated.body["max_tokens"] = nil
+            record.addNote("max_tokens \(requested ?? 0) left out: the window is \(window ?? 0)")
+        case .clamped(let room):
+            translated.body["max_tokens"] = .int(room)
+            record.addNote("max_tokens \(requested ?? 0) clamped to \(room): window \(window ?? 0), prompt about \(estimate)")
+        }
+        return nil
+    }
+
+    private static func calibrationKey(_ deployment: Deployment) -> String {
+        "\(deployment.apiBase.absoluteString) \(deployment.model)"
+    }
+
+    /// The backend counted `promptTokens` for the body last sent.
+    private func calibrate(promptTokens: Int) {
+        guard let deployment, sentBodyBytes > 0 else { return }
+        bridge.promptSizes.record(.init(bodyBytes: sentBodyBytes, promptTokens: promptTokens), session: session, deployment: Self.calibrationKey(deployment))
+    }
+
+    /// `/v1/chat/completions`: the model name goes through the same aliases (or names a backend model
+    /// directly); the body is otherwise relayed as sent.
+    private func startPassthrough(body: [UInt8]) {
+        guard case .object(var object)? = try? JSONParser.parse(body) else {
+            return perform(machine.refuse(.openAI(status: 400, message: "The request body is not a JSON object", type: "invalid_request_error")))
+        }
+        guard let model = object["model"]?.stringValue else {
+            return perform(machine.refuse(.openAI(status: 400, message: "model: Field required", type: "invalid_request_error")))
+        }
+        record.clientModel = model
+        let picked: Result<Deployment, BackendsUnavailable>
+        if let resolved = configuration.aliases.resolve(model) {
+            record.alias = resolved.alias
+            picked = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments)
+        } else if case let direct = configuration.aliases.deployments(servingBackendModel: model), !direct.isEmpty {
+            picked = bridge.pickDeployment(alias: model, from: direct)
+        } else {
+            let message = configuration.aliases.unknownModelMessage(model)
+            return perform(machine.refuse(.openAI(status: 404, message: message, type: "invalid_request_error", code: "model_not_found")))
+        }
+        switch picked {
+        case .success(let chosen):
+            deployment = chosen
+            record.backendModel = chosen.model
+            record.backend = chosen.backendName
+            object["model"] = .string(chosen.model)
+            perform(machine.start(.passthrough, firstBody: JSONValue.object(object).jsonBytes))
+        case .failure(let unavailable):
+            record.note = unavailable.message
+            perform(machine.refuse(.openAI(status: 503, message: unavailable.message, type: "server_error")))
+        }
+    }
+
+    // MARK: Keep-alive
+
+    /// From the backend's 200 on, a silent stream gets `event: ping` every `keepalive_seconds` (before
+    /// `message_start` too: vLLM sends nothing until the first token); ``KeepaliveClock`` decides.
+    private func startKeepalive() {
+        guard let interval = configuration.settings.keepalive, keepalive == nil else { return }
+        let amount = TimeAmount.nanoseconds(max(1_000_000, interval.nanoseconds))
+        let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        keepalive = channel.eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { _ in
+            let exchange = bound.value
+            exchange.perform(exchange.machine.keepaliveTick(clientWritable: exchange.channel.isWritable))
+            exchange.flushIfNeeded()
+        }
+    }
+
+    private func stopKeepalive() {
+        keepalive?.cancel()
+        keepalive = nil
+    }
+}
