@@ -133,6 +133,11 @@ final class CompletionExchange {
         }
         start = .now()
         ttft = baseTTFT + configuration.prefillDelay(uncachedTokens: generation.promptTokens - cachedTokens)
+        let plannedMilliseconds = Double(ttft.nanoseconds) / 1e6
+        state.update(recordID) {
+            $0.cachedTokens = cachedTokens
+            $0.ttftMilliseconds = plannedMilliseconds
+        }
         pump()
     }
 

@@ -68,6 +68,33 @@ struct PrefixCacheServerTests {
         }
     }
 
+    @Test("time to first token = base + uncached prompt tokens ÷ prefill speed, as planned in the request log")
+    func prefillTime() async throws {
+        let configuration = SimulatorConfiguration(ttftMilliseconds: 5, kvCacheTokens: 100_000, prefillTokensPerSecond: 100_000)
+        try await withSimulator(configuration) { server in
+            let request = Self.longRequest(systemBytes: 4000)
+            let first = try await RawHTTPClient.post(port: server.port, path: "/v1/chat/completions", json: request).json()
+            let promptTokens = try #require(first["usage"]?["prompt_tokens"]?.intValue)
+            _ = try await RawHTTPClient.post(port: server.port, path: "/v1/chat/completions", json: request)
+            let log = server.recordedRequests
+            let cached = (promptTokens - 1) / 16 * 16
+            #expect(log.map(\.cachedTokens) == [0, cached])
+            // 100,000 tokens/s = 0.01 ms per token (to the nanosecond).
+            let planned = log.compactMap(\.ttftMilliseconds)
+            let expected = [5 + Double(promptTokens) / 100, 5 + Double(promptTokens - cached) / 100]
+            #expect(planned.count == 2)
+            #expect(zip(planned, expected).allSatisfy { abs($0 - $1) < 0.001 }, "\(planned) vs \(expected)")
+            let listed = try await RawHTTPClient.send(port: server.port, path: "/sim/requests").json()
+            #expect(listed.arrayValue?.last?["cached_tokens"]?.intValue == cached)
+        }
+        // Unset, the time to first token is the configured one whatever the prompt.
+        try await withSimulator(SimulatorConfiguration(ttftMilliseconds: 5)) { server in
+            _ = try await RawHTTPClient.post(port: server.port, path: "/v1/chat/completions", json: Self.longRequest(systemBytes: 4000))
+            #expect(server.recordedRequests.map(\.ttftMilliseconds) == [5])
+            #expect(server.recordedRequests.map(\.cachedTokens) == [0])
+        }
+    }
+
     @Test("without --enable-prompt-tokens-details the usage stays as before, though the cache hits")
     func detailsOffByDefault() async throws {
         try await withSimulator(SimulatorConfiguration(kvCacheTokens: 100_000)) { server in
