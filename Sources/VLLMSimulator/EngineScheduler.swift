@@ -82,7 +82,8 @@ struct EngineScheduler: Sendable {
         let lookup = cache.admit(tokens: pending.tokens, promptTokens: pending.promptTokens)
         queriedTokens &+= lookup.queriedTokens
         hitTokens &+= lookup.cachedTokens
-        let blocks = (max(0, pending.promptTokens) + PrefixCache.blockSize - 1) / PrefixCache.blockSize
+        let tokens = max(0, pending.promptTokens)
+        let blocks = tokens / PrefixCache.blockSize + (tokens % PrefixCache.blockSize == 0 ? 0 : 1)
         running[pending.ticket] = blocks
         return Admission(ticket: pending.ticket, cachedTokens: lookup.cachedTokens)
     }

@@ -90,7 +90,7 @@ public struct PrefixCache: Sendable {
     ///     hit to `promptTokens - 1`.
     public mutating func admit(tokens: [Int], promptTokens: Int) -> Lookup {
         let hashes = Self.blockHashes(tokens)
-        let maximumBlocks = max(0, promptTokens - 1) / Self.blockSize
+        let maximumBlocks = (max(1, promptTokens) - 1) / Self.blockSize
         var hitBlocks = 0
         while hitBlocks < min(maximumBlocks, hashes.count), slots[hashes[hitBlocks]] != nil {
             hitBlocks += 1

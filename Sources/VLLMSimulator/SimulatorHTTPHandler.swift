@@ -24,8 +24,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     private var exchange: CompletionExchange?
     /// The scripted fault being delivered, if any.
     private var fault: FaultExchange?
-    /// The engine ticket of the completion running or waiting on this connection, if any.
-    private var ticket: Int?
+    /// The engine slot of the completion running or waiting on this connection, if any.
+    private var slot: EngineSlot?
 
     init(state: SimulatorState) { self.state = state }
 
@@ -57,7 +57,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     func channelInactive(context: ChannelHandlerContext) {
         exchange?.clientClosed()
         exchange = nil
-        releaseTicket()
+        slot?.release()
+        slot = nil
         fault?.clientClosed()
         fault = nil
         context.fireChannelInactive()
@@ -162,16 +163,19 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             return
         }
         let coldStart = state.takeColdStart() ? configuration.coldStartMilliseconds : 0
+        // Each exchange gives back its own slot (a pipelined request must not release another's).
+        let slot = EngineSlot(state: state)
         let exchange = CompletionExchange(
             context: context, state: state, request: request, model: model, generation: generation,
             directive: directive, recordID: recordID, version: head.version, keepAlive: head.isKeepAlive,
             extraDelayMilliseconds: coldStart,
             onFinished: { [weak self] in
                 self?.exchange = nil
-                self?.releaseTicket()
+                slot.release()
             }
         )
         self.exchange = exchange
+        self.slot = slot
         exchange.begin()
         let tokens = configuration.kvCacheTokens > 0 ? PrefixCache.tokenIDs(messages: request.messages, tools: request.tools) : []
         let loop = context.eventLoop
@@ -179,15 +183,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         let submitted = state.submit(tokens: tokens, promptTokens: generation.promptTokens) { admission in
             loop.execute { waiting.value.run(cachedTokens: admission.cachedTokens) }
         }
-        ticket = submitted.ticket
+        slot.ticket = submitted.ticket
         if let admission = submitted.admission { exchange.run(cachedTokens: admission.cachedTokens) }
-    }
-
-    /// Gives the engine slot of this connection's completion back, once.
-    private func releaseTicket() {
-        guard let ticket else { return }
-        self.ticket = nil
-        state.release(ticket)
     }
 
     /// Reads and checks a completion request like vLLM does before it reaches the engine, and plans
@@ -223,5 +220,21 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         } catch {
             throw .badRequest("JSON decode error: \(error.description)")
         }
+    }
+}
+
+/// One completion's place in the engine, given back exactly once (when it finishes or its client
+/// leaves). Lives on the connection's event loop only.
+final class EngineSlot {
+    private let state: SimulatorState
+    /// The engine's ticket, once submitted.
+    var ticket: Int?
+
+    init(state: SimulatorState) { self.state = state }
+
+    func release() {
+        guard let ticket else { return }
+        self.ticket = nil
+        state.release(ticket)
     }
 }

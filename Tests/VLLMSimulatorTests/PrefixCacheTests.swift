@@ -119,6 +119,16 @@ struct PrefixCacheTests {
         #expect(EngineScheduler(maxRunning: 0, kvCacheTokens: 0).kvCacheUsage == 0)
     }
 
+    @Test("extreme prompt counts neither trap nor overflow")
+    func extremeCounts() {
+        var engine = EngineScheduler(maxRunning: 0, kvCacheTokens: 1024)
+        #expect(engine.submit(tokens: Self.tokens(0, 40), promptTokens: Int.max).admission?.cachedTokens == 0)
+        #expect(engine.submit(tokens: Self.tokens(0, 40), promptTokens: Int.min).admission?.cachedTokens == 0)
+        #expect(engine.kvCacheUsage == 1)
+        var cache = PrefixCache(capacityTokens: Int.max)
+        #expect(cache.admit(tokens: [], promptTokens: 0) == .init(cachedTokens: 0, queriedTokens: 0))
+    }
+
     @Test("prefill time = uncached prompt tokens ÷ prefill-tokens-per-second, zero when unset, at most a day")
     func prefillDelay() {
         let configured = SimulatorConfiguration(prefillTokensPerSecond: 2000)
