@@ -5,6 +5,9 @@ import NIOHTTP1
 
 /// Delivers one chat completion over a channel on the generation's clock.
 ///
+/// ``begin()`` sends a stream's head at once; the clock starts when the engine admits the request
+/// (``run(cachedTokens:)``), which may be later under `--max-num-seqs`. Time to first token is the
+/// configured (or scripted) one plus the prefill of the prompt tokens the prefix cache did not hold.
 /// Token `n` of a generation is "produced" at `start + ttft + (n - 1) / tokensPerSecond`; each event is
 /// sent when the last token it needs exists (the role chunk with the first token, as vLLM sends it on
 /// the engine's first output). Timing uses scheduled tasks on the channel's event loop — no thread
@@ -26,7 +29,7 @@ final class CompletionExchange {
 
     private let context: ChannelHandlerContext
     private let state: SimulatorState
-    private let generation: Generation
+    private var generation: Generation
     private let request: ChatRequest
     private let encoder: ChunkEncoder
     private let id: String
@@ -36,8 +39,10 @@ final class CompletionExchange {
     private let version: HTTPVersion
     private let keepAlive: Bool
     private let dropAfterChunks: Int?
-    private let start: NIODeadline
-    private let ttft: TimeAmount
+    private var start: NIODeadline
+    /// Time to first token before prefill: the configured or scripted one, plus the cold start.
+    private let baseTTFT: TimeAmount
+    private var ttft: TimeAmount
     private let nanosecondsPerToken: Double
     private let onFinished: () -> Void
 
@@ -77,7 +82,8 @@ final class CompletionExchange {
         start = .now()
         // Each part clamped to 0...a day, so neither the sum nor the conversion to nanoseconds can overflow.
         let bound = { (milliseconds: Int) in Int64(min(max(0, milliseconds), SimDirective.maximumTTFTMilliseconds)) }
-        ttft = .milliseconds(bound(directive?.ttftMilliseconds ?? configuration.ttftMilliseconds) + bound(extraDelayMilliseconds))
+        baseTTFT = .milliseconds(bound(directive?.ttftMilliseconds ?? configuration.ttftMilliseconds) + bound(extraDelayMilliseconds))
+        ttft = baseTTFT
         let rate = directive?.tokensPerSecond ?? configuration.tokensPerSecond
         nanosecondsPerToken = rate > 0 ? 1e9 / rate : 0
         events = request.stream ? Self.streamEvents(generation: generation, request: request) : [(.whole, generation.completionTokens)]
@@ -108,12 +114,29 @@ final class CompletionExchange {
         return events
     }
 
-    /// Sends the response head (streams) and starts the clock.
+    /// Sends the response head (streams): vLLM answers it once the engine has queued the request.
     func begin() {
         if request.stream {
             // Starlette sends the head of a StreamingResponse before the generator's first event.
             writeHead(status: .ok, contentType: "text/event-stream; charset=utf-8", contentLength: nil)
             context.flush()
+        }
+    }
+
+    /// The engine admitted the request with `cachedTokens` prompt tokens from the prefix cache: starts
+    /// the clock, with their prefill added to the time to first token.
+    func run(cachedTokens: Int) {
+        guard !finished else { return }
+        let configuration = state.configuration
+        if generation.cachedTokens == nil, configuration.enablePromptTokensDetails, cachedTokens > 0 {
+            generation.cachedTokens = cachedTokens
+        }
+        start = .now()
+        ttft = baseTTFT + configuration.prefillDelay(uncachedTokens: generation.promptTokens - cachedTokens)
+        let plannedMilliseconds = Double(ttft.nanoseconds) / 1e6
+        state.update(recordID) {
+            $0.cachedTokens = cachedTokens
+            $0.ttftMilliseconds = plannedMilliseconds
         }
         pump()
     }

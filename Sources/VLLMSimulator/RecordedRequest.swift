@@ -21,6 +21,11 @@ public struct RecordedRequest: Sendable, Equatable {
     public var completed: Bool
     /// Whether the client closed the connection before the response was complete.
     public var aborted: Bool
+    /// Completions only, once the engine admitted them: prompt tokens the prefix cache held.
+    public var cachedTokens: Int? = nil
+    /// Completions only, once admitted: the planned time to first token in milliseconds, counted from
+    /// admission (configured or scripted TTFT + cold start + prefill of the uncached prompt tokens).
+    public var ttftMilliseconds: Double? = nil
 
     /// Member-wise equality (headers compared in order).
     public static func == (lhs: RecordedRequest, rhs: RecordedRequest) -> Bool {
@@ -28,6 +33,7 @@ public struct RecordedRequest: Sendable, Equatable {
             && lhs.headers.elementsEqual(rhs.headers, by: { $0.name == $1.name && $0.value == $1.value })
             && lhs.body == rhs.body && lhs.receivedAt == rhs.receivedAt && lhs.status == rhs.status
             && lhs.completed == rhs.completed && lhs.aborted == rhs.aborted
+            && lhs.cachedTokens == rhs.cachedTokens && lhs.ttftMilliseconds == rhs.ttftMilliseconds
     }
 
     /// The body as JSON when it parses, else as a string; `null` when empty.
@@ -51,6 +57,8 @@ public struct RecordedRequest: Sendable, Equatable {
             "status": status.map(JSONValue.int) ?? .null,
             "completed": .bool(completed),
             "aborted": .bool(aborted),
+            "cached_tokens": cachedTokens.map(JSONValue.int) ?? .null,
+            "ttft_ms": ttftMilliseconds.map { .number(String($0)) } ?? .null,
         ]
     }
 }

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+import NIOCore
+
 /// Everything that shapes a simulator instance: where it listens, what it serves and how fast.
 public struct SimulatorConfiguration: Sendable {
     /// The address to bind, e.g. `127.0.0.1`.
@@ -23,6 +25,18 @@ public struct SimulatorConfiguration: Sendable {
     public var startHealthy: Bool
     /// How many requests `GET /sim/requests` keeps (bodies included); the oldest are forgotten first.
     public var recordLimit: Int
+    /// Size of the simulated prefix cache in tokens (``PrefixCache``); `0` caches nothing.
+    public var kvCacheTokens: Int
+    /// Prefill speed: time to first token grows by the prompt tokens not found in the prefix cache ÷
+    /// this; `0` adds nothing (the time to first token is then `ttftMilliseconds` alone).
+    public var prefillTokensPerSecond: Double
+    /// vLLM's `--enable-prompt-tokens-details`: usage carries `prompt_tokens_details.cached_tokens`
+    /// when the prefix cache served any tokens (a directive's `cached_tokens` is reported either way).
+    public var enablePromptTokensDetails: Bool
+    /// vLLM's `--max-num-seqs`: completions beyond it wait (`vllm:num_requests_waiting`); `0` = no limit.
+    public var maxNumSeqs: Int
+    /// The metric names `GET /metrics` uses.
+    public var metricNames: MetricNames
 
     /// The model vLLM serves in spark-bridge's reference deployment.
     public static let defaultModel = "Qwen/Qwen3-Coder-30B-A3B-Instruct"
@@ -39,7 +53,12 @@ public struct SimulatorConfiguration: Sendable {
         ttftMilliseconds: Int = 0,
         coldStartMilliseconds: Int = 0,
         startHealthy: Bool = true,
-        recordLimit: Int = 1_000
+        recordLimit: Int = 1_000,
+        kvCacheTokens: Int = 0,
+        prefillTokensPerSecond: Double = 0,
+        enablePromptTokensDetails: Bool = false,
+        maxNumSeqs: Int = 0,
+        metricNames: MetricNames = .current
     ) {
         self.host = host
         self.port = port
@@ -52,5 +71,21 @@ public struct SimulatorConfiguration: Sendable {
         self.coldStartMilliseconds = coldStartMilliseconds
         self.startHealthy = startHealthy
         self.recordLimit = max(1, recordLimit)
+        self.kvCacheTokens = max(0, kvCacheTokens)
+        self.prefillTokensPerSecond = prefillTokensPerSecond.isFinite ? max(0, prefillTokensPerSecond) : 0
+        self.enablePromptTokensDetails = enablePromptTokensDetails
+        self.maxNumSeqs = max(0, maxNumSeqs)
+        self.metricNames = metricNames
     }
+
+    /// The time prefill adds to the first token for `uncachedTokens` prompt tokens: `uncachedTokens ÷
+    /// prefillTokensPerSecond`, at most a day; zero when no prefill speed is set.
+    public func prefillDelay(uncachedTokens: Int) -> TimeAmount {
+        guard prefillTokensPerSecond > 0, uncachedTokens > 0 else { return .zero }
+        let nanoseconds = min(Double(uncachedTokens) / prefillTokensPerSecond * 1e9, Self.maximumPrefillNanoseconds)
+        return .nanoseconds(Int64(nanoseconds))
+    }
+
+    /// The longest prefill delay: a day.
+    static let maximumPrefillNanoseconds = 86_400.0 * 1e9
 }

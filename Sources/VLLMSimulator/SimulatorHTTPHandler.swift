@@ -6,7 +6,7 @@ import NIOHTTP1
 /// One connection's HTTP handler: gathers each request, routes it, and answers like vLLM's OpenAI
 /// server (FastAPI on uvicorn).
 ///
-/// Routes: `GET /health`, `GET /v1/models`, `POST /v1/chat/completions`, `POST /tokenize`, and the
+/// Routes: `GET /health`, `GET /v1/models`, `POST /v1/chat/completions`, `POST /tokenize`, `GET /metrics`, and the
 /// simulator's own `GET /sim/requests`, `POST /sim/reset`, `POST /sim/health`. Anything else gets
 /// FastAPI's `{"detail":"Not Found"}`.
 final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -24,6 +24,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     private var exchange: CompletionExchange?
     /// The scripted fault being delivered, if any.
     private var fault: FaultExchange?
+    /// The engine slot of the completion running or waiting on this connection, if any.
+    private var slot: EngineSlot?
 
     init(state: SimulatorState) { self.state = state }
 
@@ -55,6 +57,8 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     func channelInactive(context: ChannelHandlerContext) {
         exchange?.clientClosed()
         exchange = nil
+        slot?.release()
+        slot = nil
         fault?.clientClosed()
         fault = nil
         context.fireChannelInactive()
@@ -92,6 +96,11 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         switch (head.method, path) {
         case (.GET, "/health"):
             send(state.isHealthy ? .ok : .serviceUnavailable, nil, [])
+        case (.GET, "/metrics"):
+            let configuration = state.configuration
+            send(.ok, MetricsPage.contentType, MetricsPage.body(
+                state.metrics, modelName: configuration.models[0], createdAt: state.startedAtSeconds, names: configuration.metricNames
+            ))
         case (.GET, "/v1/models"):
             let configuration = state.configuration
             sendJSON(.ok, ModelList.body(models: configuration.models, created: state.startedAt, maxModelLen: configuration.maxModelLen))
@@ -115,7 +124,7 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             let requested = (try? JSONParser.parse(body))?["healthy"]?.boolValue
             state.isHealthy = requested ?? !state.isHealthy
             sendJSON(.ok, JSONValue.object(["healthy": .bool(state.isHealthy)]).jsonBytes)
-        case (_, "/health"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/tokenize"),
+        case (_, "/health"), (_, "/v1/models"), (_, "/metrics"), (_, "/v1/chat/completions"), (_, "/tokenize"),
             (_, "/sim/requests"), (_, "/sim/reset"), (_, "/sim/health"):
             sendJSON(.methodNotAllowed, Array(#"{"detail":"Method Not Allowed"}"#.utf8))
         default:
@@ -154,14 +163,28 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             return
         }
         let coldStart = state.takeColdStart() ? configuration.coldStartMilliseconds : 0
+        // Each exchange gives back its own slot (a pipelined request must not release another's).
+        let slot = EngineSlot(state: state)
         let exchange = CompletionExchange(
             context: context, state: state, request: request, model: model, generation: generation,
             directive: directive, recordID: recordID, version: head.version, keepAlive: head.isKeepAlive,
             extraDelayMilliseconds: coldStart,
-            onFinished: { [weak self] in self?.exchange = nil }
+            onFinished: { [weak self] in
+                self?.exchange = nil
+                slot.release()
+            }
         )
         self.exchange = exchange
+        self.slot = slot
         exchange.begin()
+        let tokens = configuration.kvCacheTokens > 0 ? PrefixCache.tokenIDs(messages: request.messages, tools: request.tools) : []
+        let loop = context.eventLoop
+        let waiting = NIOLoopBound(exchange, eventLoop: loop)
+        let submitted = state.submit(tokens: tokens, promptTokens: generation.promptTokens) { admission in
+            loop.execute { waiting.value.run(cachedTokens: admission.cachedTokens) }
+        }
+        slot.ticket = submitted.ticket
+        if let admission = submitted.admission { exchange.run(cachedTokens: admission.cachedTokens) }
     }
 
     /// Reads and checks a completion request like vLLM does before it reaches the engine, and plans
@@ -197,5 +220,21 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         } catch {
             throw .badRequest("JSON decode error: \(error.description)")
         }
+    }
+}
+
+/// One completion's place in the engine, given back exactly once (when it finishes or its client
+/// leaves). Lives on the connection's event loop only.
+final class EngineSlot {
+    private let state: SimulatorState
+    /// The engine's ticket, once submitted.
+    var ticket: Int?
+
+    init(state: SimulatorState) { self.state = state }
+
+    func release() {
+        guard let ticket else { return }
+        self.ticket = nil
+        state.release(ticket)
     }
 }

@@ -2,11 +2,24 @@
 import Foundation
 import NIOConcurrencyHelpers
 
-/// The mutable state all connections share: health, the cold-start flag and the request log.
+/// The mutable state all connections share: health, the cold-start flag, the request log and the
+/// engine (scheduler, prefix cache, counters).
 final class SimulatorState: Sendable {
     let configuration: SimulatorConfiguration
     /// When the server started, seconds since 1970 (`created` of `/v1/models`).
     let startedAt: Int
+    /// When the server started, seconds since 1970 with a fraction (the counters' `_created`).
+    let startedAtSeconds: Double
+
+    /// Starts a request that had to wait, on its own event loop.
+    typealias Resume = @Sendable (EngineScheduler.Admission) -> Void
+
+    private struct Engine: Sendable {
+        var scheduler: EngineScheduler
+        var resumes: [Int: Resume] = [:]
+    }
+
+    private let engine: NIOLockedValueBox<Engine>
 
     private struct Mutable: Sendable {
         var healthy: Bool
@@ -21,7 +34,11 @@ final class SimulatorState: Sendable {
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
-        startedAt = HTTPDate.unixSeconds()
+        startedAtSeconds = Date().timeIntervalSince1970
+        startedAt = Int(startedAtSeconds)
+        engine = NIOLockedValueBox(Engine(scheduler: EngineScheduler(
+            maxRunning: configuration.maxNumSeqs, kvCacheTokens: configuration.kvCacheTokens
+        )))
         state = NIOLockedValueBox(Mutable(healthy: configuration.startHealthy, coldStartPending: configuration.coldStartMilliseconds > 0))
     }
 
@@ -77,6 +94,37 @@ final class SimulatorState: Sendable {
         state.withLockedValue { state in
             state.requests.removeAll()
             state.firstID = state.nextID
+        }
+    }
+
+    /// Submits a completion to the engine: its admission now when a slot is free, else `nil` and
+    /// `resume` is called (from whichever thread frees a slot) when it starts.
+    func submit(tokens: [Int], promptTokens: Int, resume: @escaping Resume) -> (ticket: Int, admission: EngineScheduler.Admission?) {
+        engine.withLockedValue { engine in
+            let submitted = engine.scheduler.submit(tokens: tokens, promptTokens: promptTokens)
+            if submitted.admission == nil { engine.resumes[submitted.ticket] = resume }
+            return submitted
+        }
+    }
+
+    /// Ends a completion (finished, failed, or its client left, running or waiting) and starts the
+    /// requests that get its slot.
+    func release(_ ticket: Int) {
+        let started: [(EngineScheduler.Admission, Resume?)] = engine.withLockedValue { engine in
+            engine.resumes[ticket] = nil
+            return engine.scheduler.release(ticket).map { ($0, engine.resumes.removeValue(forKey: $0.ticket)) }
+        }
+        for (admission, resume) in started { resume?(admission) }
+    }
+
+    /// The engine's gauges and counters now.
+    var metrics: EngineMetrics {
+        engine.withLockedValue { engine in
+            let scheduler = engine.scheduler
+            return EngineMetrics(
+                running: scheduler.runningCount, waiting: scheduler.waitingCount, kvCacheUsage: scheduler.kvCacheUsage,
+                prefixCacheQueries: scheduler.queriedTokens, prefixCacheHits: scheduler.hitTokens
+            )
         }
     }
 }

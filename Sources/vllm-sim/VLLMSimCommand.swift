@@ -23,6 +23,22 @@ struct VLLMSimCommand: AsyncParsableCommand {
     @Option(name: .customLong("cold-start-ms"), help: "Extra delay on the first completion only, ms.") var coldStartMilliseconds = 0
     @Option(help: "How many requests GET /sim/requests keeps.") var recordLimit = 1_000
     @Flag(help: "Start with GET /health answering 503.") var unhealthy = false
+    @Option(help: "Prefix cache size in tokens (blocks of 16, LRU); 0 = no prefix caching.") var kvCacheTokens = 0
+    @Option(help: "Prefill speed: TTFT grows by uncached prompt tokens ÷ this; 0 = no prefill time.")
+    var prefillTokensPerSecond: Double = 0
+    @Flag(help: "Report usage.prompt_tokens_details.cached_tokens when the prefix cache hit, as vLLM's flag does.")
+    var enablePromptTokensDetails = false
+    @Option(help: "Completions running at once; more wait (vllm:num_requests_waiting). 0 = no limit.") var maxNumSeqs = 0
+    @Option(help: "GET /metrics names: current (vllm:kv_cache_usage_perc, vllm:prefix_cache_*) | legacy (vllm:gpu_cache_usage_perc, vllm:gpu_prefix_cache_*)")
+    var metricNames: MetricNames = .current
+
+    func validate() throws {
+        guard kvCacheTokens >= 0 else { throw ValidationError("--kv-cache-tokens must be 0 or more") }
+        guard maxNumSeqs >= 0 else { throw ValidationError("--max-num-seqs must be 0 or more") }
+        guard prefillTokensPerSecond.isFinite, prefillTokensPerSecond >= 0 else {
+            throw ValidationError("--prefill-tokens-per-second must be a finite number, 0 or more")
+        }
+    }
 
     func run() async throws {
         for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_IGN) }
@@ -35,7 +51,9 @@ struct VLLMSimCommand: AsyncParsableCommand {
             host: host, port: port, models: models, maxModelLen: maxModelLen,
             reasoningField: reasoningField, errorFormat: errorFormat, tokensPerSecond: tokensPerSecond,
             ttftMilliseconds: ttftMilliseconds, coldStartMilliseconds: coldStartMilliseconds,
-            startHealthy: !unhealthy, recordLimit: recordLimit
+            startHealthy: !unhealthy, recordLimit: recordLimit, kvCacheTokens: kvCacheTokens,
+            prefillTokensPerSecond: prefillTokensPerSecond, enablePromptTokensDetails: enablePromptTokensDetails,
+            maxNumSeqs: maxNumSeqs, metricNames: metricNames
         ))
         FileHandle.standardOutput.write(Data("vllm-sim listening on \(server.baseURL)\n".utf8))
         try await server.waitUntilClosed()
@@ -45,3 +63,4 @@ struct VLLMSimCommand: AsyncParsableCommand {
 
 extension ReasoningFieldMode: ExpressibleByArgument {}
 extension ErrorFormat: ExpressibleByArgument {}
+extension MetricNames: ExpressibleByArgument {}
