@@ -67,20 +67,22 @@ final class Transfer: @unchecked Sendable {
     }
 
     deinit {
-        // Normally released by `releaseCurlResources()` on the curl thread; this covers transfers that
+        // Normally released by `detachCurlResources()` on the curl thread; this covers transfers that
         // never reached it (rejected after shutdown).
         errorBuffer.deallocate()
         body?.deallocate()
     }
 
-    /// Frees everything libcurl references. Curl thread only, after `curl_multi_remove_handle`.
-    func releaseCurlResources() {
-        if let easy { curl_easy_cleanup(easy) }
+    /// Frees the header list and body libcurl referenced and hands back the easy handle, which the caller
+    /// resets for reuse or cleans up. Curl thread only, after `curl_multi_remove_handle`.
+    func detachCurlResources() -> UnsafeMutableRawPointer? {
+        let detached = easy
         easy = nil
         if let headerList { curl_slist_free_all(headerList) }
         headerList = nil
         body?.deallocate()
         body = nil
+        return detached
     }
 
     /// The next deadline of this transfer and the error it produces, if any: the earliest of the
