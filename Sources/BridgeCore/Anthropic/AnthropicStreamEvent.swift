@@ -9,11 +9,17 @@ public enum AnthropicBlockDelta: Sendable, Equatable {
     case signature(String)
 
     var json: JSONValue {
+        let (type, key, text) = wireFields
+        return ["type": .string(type), key: .string(text)]
+    }
+
+    /// The delta's `type`, the name of its one other member and that member's text.
+    var wireFields: (type: String, key: String, text: String) {
         switch self {
-        case .text(let text): ["type": "text_delta", "text": .string(text)]
-        case .inputJSON(let partial): ["type": "input_json_delta", "partial_json": .string(partial)]
-        case .thinking(let thinking): ["type": "thinking_delta", "thinking": .string(thinking)]
-        case .signature(let signature): ["type": "signature_delta", "signature": .string(signature)]
+        case .text(let text): ("text_delta", "text", text)
+        case .inputJSON(let partial): ("input_json_delta", "partial_json", partial)
+        case .thinking(let thinking): ("thinking_delta", "thinking", thinking)
+        case .signature(let signature): ("signature_delta", "signature", signature)
         }
     }
 }
@@ -70,11 +76,33 @@ public enum AnthropicStreamEvent: Sendable, Equatable {
     }
 
     /// Appends `event: NAME\ndata: JSON\n\n` to `buffer`.
+    ///
+    /// The events sent once per token (`content_block_delta`) and their neighbours are written straight
+    /// to the buffer, byte for byte what `JSONWriter` writes for `json`, without building the JSON tree:
+    /// the tree's allocations were most of the bridge's work per streamed token.
     public func writeSSE(into buffer: inout [UInt8]) {
         buffer.append(contentsOf: "event: ".utf8)
         buffer.append(contentsOf: name.utf8)
         buffer.append(contentsOf: "\ndata: ".utf8)
-        JSONWriter.write(json, into: &buffer)
+        switch self {
+        case .contentBlockDelta(let index, let delta):
+            buffer.append(contentsOf: #"{"type":"content_block_delta","index":"#.utf8)
+            buffer.append(contentsOf: String(index).utf8)
+            buffer.append(contentsOf: #","delta":{"type":""#.utf8)
+            let (type, key, text) = delta.wireFields
+            buffer.append(contentsOf: type.utf8)
+            buffer.append(contentsOf: #"",""#.utf8)
+            buffer.append(contentsOf: key.utf8)
+            buffer.append(contentsOf: #"":"#.utf8)
+            JSONWriter.writeString(text, into: &buffer)
+            buffer.append(contentsOf: "}}".utf8)
+        case .contentBlockStop(let index):
+            buffer.append(contentsOf: #"{"type":"content_block_stop","index":"#.utf8)
+            buffer.append(contentsOf: String(index).utf8)
+            buffer.append(UInt8(ascii: "}"))
+        default:
+            JSONWriter.write(json, into: &buffer)
+        }
         buffer.append(contentsOf: "\n\n".utf8)
     }
 
