@@ -199,14 +199,18 @@ private struct Reader {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. Whether the string is ASCII is learnt on the way (the bits of every
+        // byte), so ASCII, the usual case, is not scanned a second time before it becomes a String.
+        var bits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if bits < 0x80 { return String(decoding: slice, as: UTF8.self) }
                 return try decodeUTF8(slice, at: start)
             }
+            bits |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw fail("control character in string") }
             index += 1
