@@ -236,7 +236,8 @@ def render(figures: dict[str, int]) -> str:
         f"request at a time, and the instructions the process executed (all threads) are read back. "
         f"{requests} small requests; {figures['streams']} streams of {figures['tokens']} tokens (per event = ÷ "
         f"{events:,}). The simulator gets, directly, the OpenAI body spark-bridge sent it. Instruction counts "
-        f"barely move between runs on a noisy machine: this is the stable figure of CPU cost.",
+        f"barely move between runs on a noisy machine: this is the stable figure of CPU cost "
+        f"(measured {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}).",
         "",
         "| instructions | vllm-sim direct | spark-bridge | spark-bridge ÷ vllm-sim | target ≤ 1× |",
         "|---|---:|---:|---:|---|",
@@ -247,7 +248,8 @@ def render(figures: dict[str, int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("bin_dir", help="build directory holding spark-bridge and vllm-sim (release for real figures)")
+    parser.add_argument("bin_dir", help="release build directory holding spark-bridge and vllm-sim (valgrind 3.19 "
+                        "crashes on the debug build, which loads the Swift runtime from the toolchain)")
     parser.add_argument("--requests", type=int, default=400, help="small requests counted (default 400)")
     parser.add_argument("--streams", type=int, default=20, help="streams counted (default 20)")
     parser.add_argument("--tokens", type=int, default=256, help="tokens per stream (default 256)")
