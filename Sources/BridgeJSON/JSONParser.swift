@@ -199,9 +199,20 @@ private struct Reader {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes. Whether the string is ASCII is learnt on the way (the bits of every
-        // byte), so ASCII, the usual case, is not scanned a second time before it becomes a String.
-        var bits: UInt8 = 0
+        // Fast path: no escapes. Eight bytes at a time while none of them is a quote, a backslash or a
+        // control character, then byte by byte. Whether the string is ASCII is learnt on the way (the
+        // bits of every byte), so ASCII, the usual case, is not scanned again before it becomes a String.
+        var wordBits: UInt64 = 0
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= bytes.count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if Self.endsOrEscapes(word) { break }
+                wordBits |= word
+                index += 8
+            }
+        }
+        var bits: UInt8 = wordBits & 0x8080_8080_8080_8080 == 0 ? 0 : 0x80
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
@@ -253,6 +264,19 @@ private struct Reader {
             }
         }
         throw fail("unterminated string")
+    }
+
+    /// Whether any of the eight bytes of `word` is a quote, a backslash or a control character (below
+    /// 0x20): the bytes that end a string's fast path. Exact: `(x - 0x01…) & ~x & 0x80…` is non-zero
+    /// exactly when a byte of `x` is zero, and `(x - 0x20…) & ~x & 0x80…` when a byte is below 0x20.
+    static func endsOrEscapes(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let zeroByte = (quotes &- ones) & ~quotes | (backslashes &- ones) & ~backslashes
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroByte | control) & highBits != 0
     }
 
     func decodeUTF8(_ buffer: UnsafeBufferPointer<UInt8>, at offset: Int) throws(JSONParseError) -> String {
