@@ -12,7 +12,7 @@ struct AnthropicEncodingTests {
             == "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
     }
 
-    @Test("per-token events written without the JSON tree are the bytes the tree writes", arguments: [0, 7, 12_345])
+    @Test("per-token events written without the JSON tree are the bytes the tree writes", arguments: [0, 7, 10, 12_345, Int.max, -3])
     func perTokenEventsMatchTheTree(index: Int) {
         let texts = ["", "plain", "quote \" backslash \\ newline \n tab \t", "\u{1}\u{1F}", "naïve 漢字 🚀"]
         var events: [AnthropicStreamEvent] = [.contentBlockStop(index: index)]
