@@ -38,9 +38,21 @@ private struct Reader {
     var index = 0
     var depth = 0
 
+    /// Members reserved for each non-empty object before its first is read.
+    let initialObjectCapacity: Int
+
+    /// Documents up to this size reserve room for `smallDocumentObjectCapacity` members per object.
+    static let smallDocumentBytes = 65_536
+    /// Enough for the objects of a streamed chunk (6 members at the top, 6 in a choice): one allocation
+    /// per object instead of one per doubling (1, 2, 4, 8), which was a fifth of the parse. Only in
+    /// small documents, so a large one of tiny objects (`[{"a":1},…]`) cannot make it reserve 8× the
+    /// memory its members need: the extra room is bounded by 8 members per 7 bytes of a 64 KiB input.
+    static let smallDocumentObjectCapacity = 8
+
     init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
+        initialObjectCapacity = bytes.count <= Self.smallDocumentBytes ? Self.smallDocumentObjectCapacity : 0
     }
 
     func fail(_ message: String) -> JSONParseError {
@@ -103,6 +115,7 @@ private struct Reader {
             depth -= 1
             return .object(JSONObject(members: members))
         }
+        members.reserveCapacity(initialObjectCapacity)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -186,14 +199,29 @@ private struct Reader {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. Eight bytes at a time while none of them is a quote, a backslash or a
+        // control character, then byte by byte. Whether the string is ASCII is learnt on the way (the
+        // bits of every byte), so ASCII, the usual case, is not scanned again before it becomes a String.
+        var wordBits: UInt64 = 0
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= bytes.count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if Self.endsOrEscapes(word) { break }
+                wordBits |= word
+                index += 8
+            }
+        }
+        var bits: UInt8 = wordBits & 0x8080_8080_8080_8080 == 0 ? 0 : 0x80
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if bits < 0x80 { return String(decoding: slice, as: UTF8.self) }
                 return try decodeUTF8(slice, at: start)
             }
+            bits |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw fail("control character in string") }
             index += 1
@@ -236,6 +264,19 @@ private struct Reader {
             }
         }
         throw fail("unterminated string")
+    }
+
+    /// Whether any of the eight bytes of `word` is a quote, a backslash or a control character (below
+    /// 0x20): the bytes that end a string's fast path. Exact: `(x - 0x01…) & ~x & 0x80…` is non-zero
+    /// exactly when a byte of `x` is zero, and `(x - 0x20…) & ~x & 0x80…` when a byte is below 0x20.
+    static func endsOrEscapes(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let zeroByte = (quotes &- ones) & ~quotes | (backslashes &- ones) & ~backslashes
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroByte | control) & highBits != 0
     }
 
     func decodeUTF8(_ buffer: UnsafeBufferPointer<UInt8>, at offset: Int) throws(JSONParseError) -> String {

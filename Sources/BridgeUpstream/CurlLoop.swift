@@ -52,6 +52,10 @@ final class CurlLoop: @unchecked Sendable {
     private let joinState = Mutex(JoinState())
     /// Curl thread only: active transfers by easy handle.
     private var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
+    /// Curl thread only: easy handles of finished transfers, already `curl_easy_reset`, for the next ones.
+    /// Reusing a handle saves `curl_easy_init`/`curl_easy_cleanup` and their allocations on every request;
+    /// connections live in the multi handle's pool either way. At most `maxIdleConnections` are kept.
+    private var idleEasyHandles: [UnsafeMutableRawPointer] = []
     /// Curl thread only: when libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`; nil = never.
     private var curlTimerDue: UInt64?
     /// Curl thread only: sockets currently in the epoll set.
@@ -211,6 +215,8 @@ final class CurlLoop: @unchecked Sendable {
         for transfer in Array(transfers.values) {
             finish(transfer, .failure(.cancelled))
         }
+        for easy in idleEasyHandles { curl_easy_cleanup(easy) }
+        idleEasyHandles = []
         // After `stopped` is set no thread writes to `wakeup`, so the multi handle and descriptors can go. Its cleanup
         // also closes the idle connections in the keep-alive pool.
         inbox.withLock { $0.stopped = true }
@@ -240,9 +246,9 @@ final class CurlLoop: @unchecked Sendable {
         curlTimerDue = milliseconds < 0 ? nil : monotonicNanoseconds() + UInt64(milliseconds) * 1_000_000
     }
 
-    /// Configures the easy handle and adds it to the multi handle.
+    /// Configures an easy handle (a reused one when there is one) and adds it to the multi handle.
     private func begin(_ transfer: Transfer) {
-        guard let easy = curl_easy_init() else {
+        guard let easy = idleEasyHandles.popLast() ?? curl_easy_init() else {
             complete(transfer, .failure(.transport(code: Int(CURLE_OUT_OF_MEMORY.rawValue),
                                                    message: "curl_easy_init failed")))
             return
@@ -421,8 +427,20 @@ final class CurlLoop: @unchecked Sendable {
         if ccurl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK {
             connectionsOpened.add(connects, ordering: .relaxed)
         }
-        transfer.releaseCurlResources()
+        if let easy = transfer.detachCurlResources() { recycle(easy) }
         complete(transfer, result)
+    }
+
+    /// Keeps a detached easy handle for the next transfer, reset to its defaults (so it holds no pointer
+    /// into the finished transfer), or cleans it up when enough are kept. The handle is out of the multi
+    /// handle already: `curl_multi_remove_handle` closed its connection if the response was incomplete.
+    private func recycle(_ easy: UnsafeMutableRawPointer) {
+        if idleEasyHandles.count < max(configuration.maxIdleConnections, 1) {
+            curl_easy_reset(easy)
+            idleEasyHandles.append(easy)
+        } else {
+            curl_easy_cleanup(easy)
+        }
     }
 
     /// Marks the transfer completed and calls the sink. The only place `completed` is called on the curl

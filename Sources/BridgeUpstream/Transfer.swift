@@ -67,20 +67,22 @@ final class Transfer: @unchecked Sendable {
     }
 
     deinit {
-        // Normally released by `releaseCurlResources()` on the curl thread; this covers transfers that
+        // Normally released by `detachCurlResources()` on the curl thread; this covers transfers that
         // never reached it (rejected after shutdown).
         errorBuffer.deallocate()
         body?.deallocate()
     }
 
-    /// Frees everything libcurl references. Curl thread only, after `curl_multi_remove_handle`.
-    func releaseCurlResources() {
-        if let easy { curl_easy_cleanup(easy) }
+    /// Frees the header list and body libcurl referenced and hands back the easy handle, which the caller
+    /// resets for reuse or cleans up. Curl thread only, after `curl_multi_remove_handle`.
+    func detachCurlResources() -> UnsafeMutableRawPointer? {
+        let detached = easy
         easy = nil
         if let headerList { curl_slist_free_all(headerList) }
         headerList = nil
         body?.deallocate()
         body = nil
+        return detached
     }
 
     /// The next deadline of this transfer and the error it produces, if any: the earliest of the
@@ -118,12 +120,15 @@ final class Transfer: @unchecked Sendable {
     }
 
     /// CURLOPT_HEADERFUNCTION: one complete header line per call, including its CRLF.
+    ///
+    /// Read as bytes (HTTP header syntax is ASCII); only names and values become strings. Working on
+    /// `Character`s cost more per request than the rest of the transfer's own code.
     func headerLine(_ bytes: UnsafeRawBufferPointer) {
         lastByteAt = monotonicNanoseconds()
         if headDelivered { return }  // trailers after a chunked body: not delivered
-        var line = Substring(decoding: bytes, as: UTF8.self)
-        // `isNewline`, not `== "\r"`: Swift treats "\r\n" as a single Character.
-        while let last = line.last, last.isNewline { line.removeLast() }
+        var end = bytes.count
+        while end > 0, Self.isLineBreak(bytes[end - 1]) { end -= 1 }
+        let line = UnsafeRawBufferPointer(rebasing: bytes[..<end])
         if line.isEmpty {
             // End of a header block. Interim responses (100 Continue, 103 Early Hints) are followed by the
             // real one: forget them.
@@ -135,21 +140,48 @@ final class Transfer: @unchecked Sendable {
             }
             return
         }
-        if line.hasPrefix("HTTP/") {
-            status = line.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+        if line.starts(with: "HTTP/".utf8) {
+            // `HTTP/1.1 200 OK`: the status is the second space-separated field.
+            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 2)
+            status = fields.count > 1 ? Self.decimal(fields[1]) ?? 0 : 0
             headers = []
             return
         }
-        if let first = line.first, first == " " || first == "\t", !headers.isEmpty {
+        if Self.isHTTPWhitespace(line[0]), !headers.isEmpty {
             // Obsolete line folding: continuation of the previous header's value.
-            headers[headers.count - 1].1 += " " + line.trimmingHTTPWhitespace()
+            headers[headers.count - 1].1 += " " + Self.trimmedString(line[...])
             return
         }
-        guard let colon = line.firstIndex(of: ":") else { return }
-        headers.append((
-            String(line[..<colon].trimmingHTTPWhitespace()),
-            String(line[line.index(after: colon)...].trimmingHTTPWhitespace())
-        ))
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
+        headers.append((Self.trimmedString(line[..<colon]), Self.trimmedString(line[(colon + 1)...])))
+    }
+
+    private static func isLineBreak(_ byte: UInt8) -> Bool {
+        byte == 0x0A || byte == 0x0D || byte == 0x0B || byte == 0x0C
+    }
+
+    private static func isHTTPWhitespace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+
+    /// The bytes without leading and trailing spaces and tabs, as a string (invalid UTF-8 repaired).
+    private static func trimmedString(_ bytes: Slice<UnsafeRawBufferPointer>) -> String {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isHTTPWhitespace(bytes[start]) { start += 1 }
+        while end > start, isHTTPWhitespace(bytes[end - 1]) { end -= 1 }
+        return String(decoding: bytes.base[start..<end], as: UTF8.self)
+    }
+
+    /// A number of 1 to 9 decimal digits, nothing else; nil otherwise.
+    private static func decimal(_ bytes: Slice<UnsafeRawBufferPointer>) -> Int? {
+        guard (1...9).contains(bytes.count) else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
     }
 
     /// CURLOPT_WRITEFUNCTION. Returns what libcurl expects: the byte count, or CURL_WRITEFUNC_PAUSE.
@@ -180,15 +212,6 @@ final class Transfer: @unchecked Sendable {
         let headers = self.headers
         self.headers = []
         sink?.receivedHead(status: status, headers: headers)
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingHTTPWhitespace() -> Substring {
-        var s = self
-        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
-        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
-        return s
     }
 }
 

@@ -115,7 +115,7 @@ public final class UpstreamHandle: Sendable {
         }
     }
 
-    /// Stops the request: the easy handle is removed from the multi handle and cleaned up, which closes the
+    /// Stops the request: the easy handle is removed from the multi handle (and kept for reuse), which closes the
     /// upstream connection unless the response was already complete (vLLM then aborts the generation). The
     /// sink gets `completed(.failure(.cancelled))` unless it already completed otherwise.
     public func cancel() {

@@ -57,4 +57,23 @@ struct JSONRoundTripTests {
         #expect(JSONValue.number("3.0").intValue == 3)
         #expect(JSONValue.number("3.5").intValue == nil)
     }
+
+    @Test("a quote, backslash, control character or non-ASCII byte is found at every offset of a long string")
+    func specialBytesAtEveryOffset() throws {
+        for offset in 0..<24 {
+            let prefix = String(repeating: "a", count: offset)
+            let suffix = String(repeating: "b", count: 19)
+            #expect(try JSONParser.parse("\"\(prefix)\"") == .string(prefix))
+            #expect(try JSONParser.parse("\"\(prefix)\\n\(suffix)\"") == .string(prefix + "\n" + suffix))
+            #expect(try JSONParser.parse("\"\(prefix)é\(suffix)\"") == .string(prefix + "é" + suffix))
+            #expect(throws: JSONParseError.self) { try JSONParser.parse("\"\(prefix)\u{01}\(suffix)\"") }
+            #expect(throws: JSONParseError.self) { try JSONParser.parse("\"\(prefix)\u{1F}\(suffix)\"") }
+            // Invalid UTF-8 (a lone continuation byte) after an ASCII run is still refused.
+            let invalid = Array("\"\(prefix)".utf8) + [0x80] + Array("\(suffix)\"".utf8)
+            #expect(throws: JSONParseError.self) { try JSONParser.parse(invalid) }
+            // Bytes that only look close to the special ones pass through: space, DEL, '!', '#', '[', ']'.
+            let near = prefix + " \u{7F}!#[]" + suffix
+            #expect(try JSONParser.parse("\"\(near)\"") == .string(near))
+        }
+    }
 }

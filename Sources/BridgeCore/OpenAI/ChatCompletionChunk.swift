@@ -44,8 +44,12 @@ public struct ChatCompletionChunk: Sendable, Equatable {
         /// A backend's token count, clamped to 0...maximumTokens (a number too large for `Int` is the
         /// maximum, anything that is not a number 0).
         public static func tokens(_ value: JSONValue?) -> Int {
-            guard let value, let number = value.doubleValue else { return 0 }
-            if let exact = value.intValue { return min(max(exact, 0), maximumTokens) }
+            guard case .number(let text)? = value else { return 0 }
+            // Integers first: vLLM sends usage with every chunk, and `Double` parsing (strtod) costs more
+            // than the rest of reading the count.
+            if let exact = Int(text) { return min(max(exact, 0), maximumTokens) }
+            guard let number = Double(text) else { return 0 }
+            if let exact = JSONValue.number(text).intValue { return min(max(exact, 0), maximumTokens) }
             return number >= Double(maximumTokens) ? maximumTokens : 0
         }
     }
@@ -89,14 +93,16 @@ public struct ChatCompletionChunk: Sendable, Equatable {
     }
 
     private init(json: JSONValue, messageKey: String) {
-        id = json["id"]?.stringValue
-        usage = Usage(json: json["usage"])
         toolCalls = []
-        let choice = json["choices"]?.arrayValue?.first { ($0["index"]?.intValue ?? 0) == 0 }
-        guard let choice else { return }
+        // Each object is taken out of its enum once and looked up directly: this runs once per token.
+        guard case .object(let object) = json else { return }
+        id = object["id"]?.stringValue
+        usage = Usage(json: object["usage"])
+        guard case .array(let choices)? = object["choices"] else { return }
+        guard case .object(let choice)? = choices.first(where: { ($0["index"]?.intValue ?? 0) == 0 }) else { return }
         finishReason = choice["finish_reason"]?.stringValue
         if let stop = choice["stop_reason"], !stop.isNull { stopReason = stop }
-        guard let message = choice[messageKey] else { return }
+        guard case .object(let message)? = choice[messageKey] else { return }
         // vLLM renamed `reasoning_content` to `reasoning`; read either.
         reasoning = message["reasoning"]?.stringValue ?? message["reasoning_content"]?.stringValue
         content = message["content"]?.stringValue

@@ -46,23 +46,53 @@ public struct SSEDecoder: Sendable {
                 }
             }
             switch byte {
-            case 0x0A:
-                guard endLine(into: &events) else { return .failure(.eventTooLarge(limit: maximumEventLength)) }
-                index += 1
-            case 0x0D:
-                lastWasCR = true
+            case 0x0A, 0x0D:
+                lastWasCR = byte == 0x0D
                 guard endLine(into: &events) else { return .failure(.eventTooLarge(limit: maximumEventLength)) }
                 index += 1
             default:
-                // The rest of the line, up to the next line end, in one append.
-                var end = index + 1
-                while end < buffer.count, buffer[end] != 0x0A, buffer[end] != 0x0D { end += 1 }
-                line.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<end]))
-                if line.count > maximumEventLength { return .failure(.eventTooLarge(limit: maximumEventLength)) }
-                index = end
+                // The rest of the line, up to the next line end.
+                let end = Self.lineEnd(in: buffer, from: index + 1)
+                let segment = UnsafeBufferPointer(rebasing: buffer[index..<end])
+                if line.isEmpty, end < buffer.count {
+                    // A whole line inside this read (vLLM's usual case): taken from the read itself, with
+                    // its line end, instead of being copied into `line` first.
+                    guard segment.count <= maximumEventLength, take(line: segment, into: &events) else {
+                        return .failure(.eventTooLarge(limit: maximumEventLength))
+                    }
+                    lastWasCR = buffer[end] == 0x0D
+                    index = end + 1
+                } else {
+                    line.append(contentsOf: segment)
+                    if line.count > maximumEventLength { return .failure(.eventTooLarge(limit: maximumEventLength)) }
+                    index = end
+                }
             }
         }
         return .success(events)
+    }
+
+    /// The index of the first `\n` or `\r` in `buffer[start...]`, or `buffer.count` when there is none.
+    /// Eight bytes are tested at a time (a byte-at-a-time scan was most of the decoder's cost).
+    private static func lineEnd(in buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        if let base = buffer.baseAddress {
+            let bytes = UnsafeRawPointer(base)
+            while index + 8 <= buffer.count, !containsLineBreak(bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                index += 8
+            }
+        }
+        while index < buffer.count, buffer[index] != 0x0A, buffer[index] != 0x0D { index += 1 }
+        return index
+    }
+
+    /// Whether any of the eight bytes of `word` is `\n` or `\r` (a byte of `word ^ pattern` is zero).
+    private static func containsLineBreak(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let lineFeeds = word ^ (ones &* 0x0A)
+        let carriageReturns = word ^ (ones &* 0x0D)
+        return ((lineFeeds &- ones) & ~lineFeeds | (carriageReturns &- ones) & ~carriageReturns) & highBits != 0
     }
 
     /// The payload of a last event that ended without its blank line, if any.
@@ -80,11 +110,24 @@ public struct SSEDecoder: Sendable {
 
     /// Ends the current line; false when it makes the event's data longer than the bound.
     private mutating func endLine(into events: inout [[UInt8]]) -> Bool {
-        defer { line.removeAll(keepingCapacity: true) }
+        var current: [UInt8] = []
+        swap(&current, &line)
+        defer {
+            current.removeAll(keepingCapacity: true)
+            swap(&current, &line)
+        }
+        return current.withUnsafeBufferPointer { take(line: $0, into: &events) }
+    }
+
+    /// Handles one complete line (without its line end); false when it makes the event's data longer
+    /// than the bound.
+    private mutating func take(line: UnsafeBufferPointer<UInt8>, into events: inout [[UInt8]]) -> Bool {
         if line.isEmpty {
             if hasData {
                 events.append(data)
-                data.removeAll(keepingCapacity: true)
+                // Not `removeAll(keepingCapacity:)`: the event shares the buffer, so that would allocate
+                // another of the same capacity — as large as the largest event so far — for every event.
+                data = []
                 hasData = false
             }
             return true
@@ -103,7 +146,7 @@ public struct SSEDecoder: Sendable {
             return false
         }
         if hasData { data.append(0x0A) }
-        data.append(contentsOf: line[valueStart...])
+        data.append(contentsOf: UnsafeBufferPointer(rebasing: line[valueStart...]))
         hasData = true
         return true
     }

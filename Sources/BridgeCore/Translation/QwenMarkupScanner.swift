@@ -63,7 +63,10 @@ struct QwenMarkupScanner: Sendable {
                 if text.isEmpty { return }
             case .toolCall: break
             }
-            if case .text(let text) = segment, !text.trimmingWhitespace.isEmpty { emittedText = true }
+            // Only until the first text, and without building a trimmed copy: this runs once per token.
+            if !emittedText, case .text(let text) = segment, text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) {
+                emittedText = true
+            }
             emittedAnything = true
             segments.append(segment)
         }

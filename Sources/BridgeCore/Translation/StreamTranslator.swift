@@ -186,8 +186,9 @@ public struct StreamTranslator: Sendable {
     private mutating func start(upstreamID: String?, usage firstUsage: ChatCompletionChunk.Usage?) {
         if let upstreamID {
             // Anthropic message ids are letters and digits: `chatcmpl-5b1e0f2a-7c3d-…` → `msg_5b1e0f2a7c3d…`.
-            let suffix = String(String.UnicodeScalarView(upstreamID.replacingPrefix("chatcmpl-").unicodeScalars.filter { Self.isIDCharacter($0) && $0 != "_" && $0 != "-" }))
-            if !suffix.isEmpty { messageID = "msg_" + suffix }
+            // Filtered as bytes: every kept character is ASCII, so no UTF-8 sequence is ever split.
+            let kept = upstreamID.replacingPrefix("chatcmpl-").utf8.filter { Self.isLetterOrDigit($0) }
+            if !kept.isEmpty { messageID = "msg_" + String(decoding: kept, as: UTF8.self) }
         }
         if let firstUsage, firstUsage.promptTokens > 0 {
             startUsage = Self.anthropicUsage(firstUsage)
@@ -455,6 +456,14 @@ public struct StreamTranslator: Sendable {
     static func isIDCharacter(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar {
         case "a"..."z", "A"..."Z", "0"..."9", "_", "-": true
+        default: false
+        }
+    }
+
+    /// An ASCII letter or digit.
+    static func isLetterOrDigit(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
         default: false
         }
     }
