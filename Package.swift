@@ -163,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "BridgeServerTests",
             dependencies: [
-                "BridgeServer", "BridgeConfig", "BridgeUpstream", "BridgeJSON", "VLLMSimulator",
+                "BridgeServer", "BridgeConfig", "BridgeUpstream", "BridgeJSON", "ControlProtocol", "VLLMSimulator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
