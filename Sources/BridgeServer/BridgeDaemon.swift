@@ -117,7 +117,7 @@ public final class BridgeDaemon: Sendable {
         ]
         if let controlServer { services.append(controlServer) }
         services += [
-            HangupReloader(reloader: reloader),
+            HangupReloader(hangups: await UnixSignalsSequence(trapping: .sighup), reloader: reloader),
             frontEnd,
             SystemdStopAnnouncer(notifier: notifier, context: context),
         ]

@@ -71,11 +71,16 @@ struct SystemdStopAnnouncer: Service {
 }
 
 /// Reloads the configuration on every SIGHUP until the group shuts down.
+///
+/// Takes a sequence trapping SIGHUP made before the group runs: the handler is in place before
+/// ``SystemdReporter`` sends `READY=1`, so a `systemctl reload` right after can never meet SIGHUP's
+/// default action (terminate).
 struct HangupReloader: Service {
+    let hangups: UnixSignalsSequence
     let reloader: ConfigReloader
 
     func run() async {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+        for await _ in hangups.cancelOnGracefulShutdown() {
             _ = reloader.reload()
         }
     }
