@@ -21,6 +21,10 @@ import UnixSignals
 ///    then cuts the rest with an Anthropic `overloaded_error`.
 /// 6. ``SystemdStopAnnouncer``: `STOPPING=1`, first thing at shutdown.
 ///
+/// The graceful-shutdown budget is `drain_deadline_seconds` as read when the shutdown starts (a reload
+/// may have changed it since the group was made), applied by the front end, which cuts what is left
+/// at the deadline; so the group itself is given no `maximumGracefulShutdownDuration`.
+///
 /// The HTTP front end and the control socket share one event-loop group, owned here and shut down
 /// once the services have ended, then the upstream transport.
 public final class BridgeDaemon: Sendable {
