@@ -84,6 +84,17 @@ struct DaemonLifecycleTests {
         #expect(!recorder.events.contains("WATCHDOG=1"))
     }
 
+    @Test func theHealthMonitorAsAServiceRunsUntilTheGroupShutsDownGracefully() async throws {
+        let context = context()
+        let group = ServiceGroup(services: [context.health], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        await eventually("the monitor runs") { context.health.isRunning }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(!context.health.isRunning)
+        context.transport.shutdown()
+    }
+
     @Test func aReloadIsReloadingThenReadyAndARefusedOneKeepsTheRunningConfiguration() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reload-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
