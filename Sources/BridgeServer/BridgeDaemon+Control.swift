@@ -31,10 +31,7 @@ extension BridgeDaemon: ControlCommands {
     }
 
     public func reload() async -> Result<ReloadReport, ControlFailure> {
-        switch reload() as ReloadOutcome {
-        case .applied(let diff, let warnings): .success(ReloadReport(diff, warnings: warnings))
-        case .rejected(let error): .failure(ControlFailure(error))
-        }
+        reloader.reload()
     }
 
     /// Without a backend: stop taking requests, wait for those in flight up to `timeout` (default the
@@ -48,14 +45,12 @@ extension BridgeDaemon: ControlCommands {
                 return .failure(ControlFailure(message: "no backend named \(backend); known backends: \(known)"))
             }
             logger.notice("backend \(backend) drained: no new requests are routed to it")
-            let startCount = inFlight(on: backend)
-            while inFlight(on: backend) > 0, ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-            return .success(DrainReport(finished: startCount - inFlight(on: backend), cut: 0, draining: context.isDraining))
+            let startCount = context.router.inFlight(backendName: backend)
+            let remaining = await context.router.waitUntilIdle(backendName: backend, deadline: deadline)
+            return .success(DrainReport(finished: startCount - remaining, cut: 0, draining: context.isDraining))
         }
         context.isDraining = true
-        SystemdNotifier.status(statusLine())
+        notifier.status(context.statusLine)
         let startCount = context.tracker.requestsInFlight
         logger.notice("draining: new requests get 529; waiting for \(startCount) in flight")
         let remaining = await context.tracker.waitUntilIdle(deadline: deadline)
@@ -74,7 +69,7 @@ extension BridgeDaemon: ControlCommands {
             context.isDraining = false
             logger.notice("resumed: taking new requests")
         }
-        SystemdNotifier.status(statusLine())
+        notifier.status(context.statusLine)
         return .success(ResumeReport(draining: context.isDraining))
     }
 
@@ -128,9 +123,5 @@ extension BridgeDaemon: ControlCommands {
 
     public func trace(alias: String?, bodies: Bool) -> TraceSubscription {
         context.trace.subscribe(alias: alias, bodies: bodies)
-    }
-
-    private func inFlight(on backend: String) -> Int {
-        context.healthSnapshot().first { $0.name == backend }?.inFlight ?? 0
     }
 }

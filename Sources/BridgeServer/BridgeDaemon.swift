@@ -2,14 +2,32 @@
 import BridgeConfig
 import BridgeUpstream
 import ControlProtocol
-import Dispatch
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
 
-/// The service around the server: loads the configuration, serves, tells systemd where it stands,
-/// reloads on SIGHUP and drains on SIGTERM/SIGINT.
+/// The service around the server: loads the configuration, binds every socket, then runs the daemon's
+/// parts as services of one `ServiceGroup` — telling systemd where it stands, reloading on SIGHUP and
+/// draining on SIGTERM/SIGINT.
+///
+/// The group's services, in order; a graceful shutdown (SIGTERM, SIGINT) ends them in reverse:
+/// 1. ``SystemdReporter``: `READY=1`, watchdog pings and `STATUS=` until the very end.
+/// 2. ``HealthMonitor``: checks and warms the backends.
+/// 3. ``ControlServer``: the control socket for `sparkctl` (when it could be opened).
+/// 4. ``HangupReloader``: SIGHUP runs the one ``ConfigReloader/reload()``.
+/// 5. ``HTTPFrontEnd``: serves; at shutdown stops accepting and drains until `drain_deadline_seconds`,
+///    then cuts the rest with an Anthropic `overloaded_error`.
+/// 6. ``SystemdStopAnnouncer``: `STOPPING=1`, first thing at shutdown.
+///
+/// The graceful-shutdown budget is `drain_deadline_seconds` as read when the shutdown starts (a reload
+/// may have changed it since the group was made), applied by the front end, which cuts what is left
+/// at the deadline; so the group itself is given no `maximumGracefulShutdownDuration`.
+///
+/// The HTTP front end and the control socket share one event-loop group, owned here and shut down
+/// once the services have ended, then the upstream transport.
 public final class BridgeDaemon: Sendable {
     /// Command-line choices.
     public struct Options: Sendable {
@@ -25,31 +43,33 @@ public final class BridgeDaemon: Sendable {
         }
     }
 
-    /// The outcome of a reload.
-    public enum ReloadOutcome: Sendable {
-        case applied(ConfigDiff, warnings: [ConfigDiagnostic])
-        case rejected(ConfigError)
-    }
-
     public let options: Options
     public let context: BridgeContext
     public let startedAt = Date()
-    private let server: BridgeServer
+    /// The one reload, for SIGHUP and `sparkctl reload`.
+    public let reloader: ConfigReloader
     let logger: Logger
-    private let controlServer = NIOLockedValueBox<ControlServer?>(nil)
-    private let lastStatus = NIOLockedValueBox("")
-    private let reloadLock = NIOLock()
-    private let stopSignal = DispatchSemaphore(value: 0)
+    private let eventLoopGroup: MultiThreadedEventLoopGroup
+    private let frontEnd: HTTPFrontEnd
+    let notifier: SystemdNotifier
 
-    private init(options: Options, context: BridgeContext, server: BridgeServer, logger: Logger) {
+    private init(
+        options: Options, context: BridgeContext, eventLoopGroup: MultiThreadedEventLoopGroup, frontEnd: HTTPFrontEnd,
+        notifier: SystemdNotifier, logger: Logger
+    ) {
         self.options = options
         self.context = context
-        self.server = server
+        self.eventLoopGroup = eventLoopGroup
+        self.frontEnd = frontEnd
+        self.notifier = notifier
         self.logger = logger
+        reloader = ConfigReloader(path: options.configPath, context: context, environment: ProcessInfo.processInfo.environment, notifier: notifier)
     }
 
-    /// Loads the configuration and starts serving; throws (after logging why) when it cannot.
-    public static func start(options: Options, logger: Logger) throws -> BridgeDaemon {
+    /// Loads the configuration and binds the HTTP listeners; throws (after logging why) when the
+    /// configuration is bad or a listener cannot be bound. Nothing is announced to systemd until
+    /// ``run(onReady:)``.
+    public static func start(options: Options, logger: Logger, notifier: SystemdNotifier = .system) async throws -> BridgeDaemon {
         let loaded: LoadedConfiguration
         do {
             loaded = try ConfigLoader.load(path: options.configPath, environment: ProcessInfo.processInfo.environment)
@@ -66,191 +86,78 @@ public final class BridgeDaemon: Sendable {
         }
         if let shortage = FileDescriptorLimit.ensure(for: loaded.configuration.settings.limits) { logger.warning("\(shortage)") }
         let context = BridgeContext(configuration: loaded.configuration, transport: UpstreamTransport(), logger: logger)
-        let server: BridgeServer
+        let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let frontEnd: HTTPFrontEnd
         do {
-            server = try BridgeServer.start(context: context, listen: listen, activatedSockets: activated.map(\.fd))
+            frontEnd = try await HTTPFrontEnd.start(context: context, listen: listen, activatedSockets: activated.map(\.fd), eventLoopGroup: eventLoopGroup)
         } catch {
             logger.critical("cannot listen on \(listen.map(\.description).joined(separator: ", ")): \(error)")
+            try? await eventLoopGroup.shutdownGracefully()
             context.transport.shutdown()
             throw error
         }
-        let daemon = BridgeDaemon(options: options, context: context, server: server, logger: logger)
+        let daemon = BridgeDaemon(options: options, context: context, eventLoopGroup: eventLoopGroup, frontEnd: frontEnd, notifier: notifier, logger: logger)
         if !activated.isEmpty { logger.info("serving on \(activated.count) socket(s) passed by systemd") }
-        logger.info("serving \(loaded.configuration.aliases.allAliases.count) aliases from \(options.configPath) on \(server.boundAddresses.joined(separator: ", "))")
+        logger.info("serving \(loaded.configuration.aliases.allAliases.count) aliases from \(options.configPath) on \(frontEnd.boundAddresses.joined(separator: ", "))")
         return daemon
     }
 
     /// The addresses served.
-    public var listeners: [String] { server.boundAddresses }
+    public var listeners: [String] { frontEnd.boundAddresses }
 
-    /// Installs the signal handlers, opens the control socket, starts the health monitor, then
-    /// announces readiness (`onReady`, and READY=1 to systemd) — so nothing that acts on the
-    /// announcement can meet a half-started daemon — and blocks until SIGTERM or SIGINT, then drains
-    /// and stops. SIGHUP reloads.
-    public func runUntilStopped(onReady: () -> Void = {}) {
-        let signalSources = installSignalHandlers()
-        defer { signalSources.forEach { $0.cancel() } }
-        context.health.start()
-        startControlSocket()
-        onReady()
-        SystemdNotifier.ready(status: statusLine())
-        startWatchdog()
-        startStatusUpdates()
-        stopSignal.wait()
-        drainAndStop()
-    }
-
-    /// Asks the daemon to stop as if it got SIGTERM.
-    public func requestStop() {
-        stopSignal.signal()
-    }
-
-    /// Re-reads the configuration file and swaps it in atomically; a bad file leaves the running
-    /// configuration in place. Requests in flight finish on the snapshot they started with.
-    @discardableResult
-    public func reload() -> ReloadOutcome {
-        reloadLock.withLock {
-            SystemdNotifier.reloading()
-            let old = context.configuration
-            do throws(ConfigError) {
-                let loaded = try ConfigLoader.load(path: options.configPath, environment: ProcessInfo.processInfo.environment)
-                for warning in loaded.warnings { logger.warning("\(warning)") }
-                if let shortage = FileDescriptorLimit.ensure(for: loaded.configuration.settings.limits) { logger.warning("\(shortage)") }
-                if let warning = loaded.configuration.aliases.claudeCodeWarning { logger.warning("\(warning)") }
-                context.replaceConfiguration(loaded.configuration)
-                let diff = ConfigDiff(from: old, to: loaded.configuration)
-                let summary = diff.isEmpty ? "no changes" : diff.lines.joined(separator: "; ")
-                logger.notice("configuration reloaded from \(options.configPath): \(summary)")
-                SystemdNotifier.ready(status: statusLine())
-                return .applied(diff, warnings: loaded.warnings)
-            } catch {
-                logger.error("reload rejected, the running configuration stays: \(error)")
-                SystemdNotifier.status("reload rejected: \(error.diagnostics.first.map(\.description) ?? "\(error)") | \(statusLine())")
-                SystemdNotifier.notify("READY=1")
-                return .rejected(error)
-            }
-        }
-    }
-
-    /// One line for `systemctl status`: aliases, backends, streams, draining.
-    public func statusLine() -> String {
-        let configuration = context.configuration
-        let backends = context.healthSnapshot()
-        var parts = [
-            "\(configuration.aliases.allAliases.count) aliases",
-            "\(backends.filter { $0.state == .up }.count)/\(backends.count) backends up",
-            "\(context.tracker.requestsInFlight) requests / \(context.tracker.streamsInFlight) streams in flight",
+    /// Opens the control socket, then runs the services until SIGTERM or SIGINT has drained and
+    /// stopped them (see the type's documentation for their order); `onReady` runs when the group
+    /// starts, just before `READY=1`. Then shuts down the event loops, closing what connections are
+    /// left, and the upstream transport.
+    ///
+    /// Without a control socket (no permission on its directory, say) the bridge still serves; the log
+    /// says why sparkctl cannot reach it.
+    public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
+        let controlServer = await Self.openControlSocket(
+            options: options, settings: context.configuration.settings, commands: self, eventLoopGroup: eventLoopGroup, logger: logger
+        )
+        var services: [any Service] = [
+            SystemdReporter(notifier: notifier, context: context, eventLoop: eventLoopGroup.next(), onReady: onReady),
+            context.health,
         ]
-        if context.isDraining { parts.append("draining") }
-        return parts.joined(separator: ", ")
-    }
-
-    /// Signal handling; the returned sources must be kept alive while the daemon runs.
-    private func installSignalHandlers() -> [any DispatchSourceSignal] {
-        var sources: [any DispatchSourceSignal] = []
-        let queue = DispatchQueue(label: "spark-bridge.signals")
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler { [self] in
-                if signalNumber == SIGHUP {
-                    _ = reload()
-                } else {
-                    stopSignal.signal()
-                }
-            }
-            source.resume()
-            sources.append(source)
+        if let controlServer { services.append(controlServer) }
+        services += [
+            HangupReloader(hangups: await UnixSignalsSequence(trapping: .sighup), reloader: reloader),
+            frontEnd,
+            SystemdStopAnnouncer(notifier: notifier, context: context),
+        ]
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+        ))
+        defer { logger.notice("stopped") }
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopping: \(error)")
+            await stopResources()
+            throw error
         }
-        return sources
+        await stopResources()
     }
 
-    /// `WATCHDOG=1` at half the interval systemd asked for, sent from an event loop: if the loops hang,
-    /// the pings stop and systemd restarts the service.
-    private func startWatchdog() {
-        guard let interval = SystemdNotifier.watchdogInterval else { return }
-        let half = TimeAmount.nanoseconds(interval.nanoseconds / 2)
-        server.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: half) { _ in
-            SystemdNotifier.watchdogPing()
-        }
-        logger.info("watchdog: pinging every \(half.nanoseconds / 1_000_000) ms")
+    private func stopResources() async {
+        try? await eventLoopGroup.shutdownGracefully()
+        context.transport.shutdown()
     }
 
-    /// Keeps `STATUS=` current, sending only when the line changed.
-    private func startStatusUpdates() {
-        server.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
-            let line = statusLine()
-            let changed = lastStatus.withLockedValue { last -> Bool in
-                defer { last = line }
-                return last != line
-            }
-            if changed { SystemdNotifier.status(line) }
-        }
-    }
-
-    /// Stops accepting, lets requests in flight finish until the drain deadline, ends the rest with an
-    /// Anthropic error, and stops.
-    private func drainAndStop() {
-        let deadline = context.configuration.settings.drainDeadline
-        SystemdNotifier.stopping(status: "stopping: draining \(context.tracker.requestsInFlight) requests (deadline \(deadline))")
-        logger.notice("stopping: no new connections; waiting up to \(deadline) for \(context.tracker.requestsInFlight) requests in flight")
-        context.isDraining = true
-        server.stopAccepting()
-        let remaining = waitForIdle(until: .now + deadline)
-        if remaining > 0 {
-            let cut = context.tracker.cutAll()
-            logger.warning("drain deadline passed: cut \(cut) requests with an overloaded_error event")
-            _ = waitForIdle(until: .now + .seconds(2))
-        }
-        // The monitor stops before the transport does, or every check in flight is cancelled noisily.
-        context.health.stop()
-        stopControlSocket()
-        server.shutdown()
-        logger.notice("stopped")
-    }
-
-    /// Opens the control socket for sparkctl. Without it (no permission on its directory, say) the
-    /// bridge still serves; the log says why sparkctl cannot reach it.
-    private func startControlSocket() {
-        var configured = context.configuration.settings
+    /// Opens the control socket for sparkctl, or logs why it cannot.
+    private static func openControlSocket(
+        options: Options, settings: BridgeSettings, commands: any ControlCommands, eventLoopGroup: any EventLoopGroup, logger: Logger
+    ) async -> ControlServer? {
+        var configured = settings
         if let path = options.controlSocket { configured.controlSocket = path }
-        let settings = configured
-        let logger = logger
-        let box = controlServer
-        let commands = self
-        blockingWait {
-            do {
-                let server = try await ControlServer.start(configuration: .init(settings: settings), commands: commands, logger: logger)
-                box.withLockedValue { $0 = server }
-                logger.info("control socket: \(settings.controlSocket)")
-            } catch {
-                logger.warning("control socket \(settings.controlSocket) unavailable, sparkctl cannot reach this daemon: \(error)")
-            }
+        do {
+            let server = try await ControlServer.start(configuration: .init(settings: configured), commands: commands, logger: logger, eventLoopGroup: eventLoopGroup)
+            logger.info("control socket: \(configured.controlSocket)")
+            return server
+        } catch {
+            logger.warning("control socket \(configured.controlSocket) unavailable, sparkctl cannot reach this daemon: \(error)")
+            return nil
         }
-    }
-
-    private func stopControlSocket() {
-        guard let server = controlServer.withLockedValue({ $0 }) else { return }
-        blockingWait { await server.shutdown() }
-    }
-
-    /// Runs async work to completion from a plain thread.
-    private func blockingWait(_ work: @escaping @Sendable () async -> Void) {
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            await work()
-            done.signal()
-        }
-        done.wait()
-    }
-
-    private func waitForIdle(until deadline: ContinuousClock.Instant) -> Int {
-        let result = NIOLockedValueBox(0)
-        let tracker = context.tracker
-        blockingWait {
-            let remaining = await tracker.waitUntilIdle(deadline: deadline)
-            result.withLockedValue { $0 = remaining }
-        }
-        return result.withLockedValue { $0 }
     }
 }

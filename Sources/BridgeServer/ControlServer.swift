@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// The control socket: a Unix stream socket where `sparkctl` sends newline-delimited JSON requests
 /// and reads one response line for each, answered by a `ControlCommands`.
@@ -51,7 +52,8 @@ public final class ControlServer: Sendable {
         self.socketInode = socketInode
     }
 
-    /// Creates the socket and starts answering on it.
+    /// Creates the socket and starts answering on it, on `eventLoopGroup` (the daemon passes its one
+    /// group; tests may leave NIO's shared one).
     ///
     /// A socket file left by a daemon that is gone is replaced; one a live process answers on is not
     /// (`ControlServerError.socketInUse`). Throws when the group does not exist or the socket cannot be made.
@@ -184,6 +186,16 @@ public final class ControlServer: Sendable {
                 try await outbound.write(ByteBuffer(bytes: line))
             }
         }
+    }
+}
+
+extension ControlServer: Service {
+    /// Answers (the socket is open from ``start(configuration:commands:logger:eventLoopGroup:)``) until
+    /// the group shuts down gracefully, then ``shutdown()``: the daemon places it before the HTTP front
+    /// end, so `sparkctl` still sees a drain at shutdown through to its end.
+    public func run() async {
+        try? await gracefulShutdown()
+        await shutdown()
     }
 }
 

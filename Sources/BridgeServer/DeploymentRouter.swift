@@ -26,6 +26,8 @@ final class DeploymentRouter: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Waits for a backend's last request to end (a drain of that backend).
+    private let idle = IdleWaiters()
 
     /// The deployment of `alias` a new request should use (see ``DeploymentSelection/choose(_:turn:)``),
     /// or why there is none.
@@ -56,11 +58,21 @@ final class DeploymentRouter: Sendable {
 
     /// A user request to `deployment` ended (exactly once per ``begin(_:)``).
     func end(_ deployment: Deployment) {
-        state.withLockedValue { state in
+        let deploymentIdle = state.withLockedValue { state in
             let key = Key(deployment)
             let count = state.inFlight[key, default: 0] - 1
             state.inFlight[key] = count > 0 ? count : nil
+            return count <= 0
         }
+        // Its backend may have no request left: a drain waiting for it checks.
+        if deploymentIdle, idle.count > 0 { idle.wake() }
+    }
+
+    /// Waits until no user request is in flight on the backend called `backendName` or `deadline`
+    /// passes; returns how many were still running. Woken by the end of a request, not by polling.
+    func waitUntilIdle(backendName: String, deadline: ContinuousClock.Instant) async -> Int {
+        await idle.wait(until: deadline) { [self] in inFlight(backendName: backendName) == 0 }
+        return inFlight(backendName: backendName)
     }
 
     /// User requests in flight on `deployment`.

@@ -18,6 +18,7 @@ public final class RequestTracker: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    private let idle = IdleWaiters()
 
     public init() {}
 
@@ -37,17 +38,18 @@ public final class RequestTracker: Sendable {
     }
 
     func end(_ requestID: String) {
-        state.withLockedValue {
+        let nowIdle = state.withLockedValue {
             $0.active[requestID] = nil
             $0.streaming.remove(requestID)
+            return $0.active.isEmpty
         }
+        if nowIdle { idle.wake() }
     }
 
     /// Waits until no request is in flight or `deadline` passes; returns how many were still running.
+    /// Woken by the end of the last request (no polling); the deadline is a timer.
     public func waitUntilIdle(deadline: ContinuousClock.Instant) async -> Int {
-        while requestsInFlight > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await idle.wait(until: deadline) { [self] in requestsInFlight == 0 }
         return requestsInFlight
     }
 

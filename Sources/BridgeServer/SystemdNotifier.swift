@@ -3,41 +3,59 @@ import CSystemd
 import Glibc
 
 /// Talks to systemd through `sd_notify`: readiness, reload, stop, status and watchdog pings.
-/// Without `NOTIFY_SOCKET` (not started by systemd) every call is a no-op.
-public enum SystemdNotifier {
+/// Without `NOTIFY_SOCKET` (not started by systemd) every notification is a no-op.
+///
+/// A value, so the daemon's services take it as a parameter: ``system`` in the daemon, a recorder in
+/// tests that check what would have been sent and in what order.
+public struct SystemdNotifier: Sendable {
+    /// Sends one notification (newline-separated assignments).
+    private let send: @Sendable (String) -> Void
+    /// The watchdog interval systemd set for this process, if any.
+    public let watchdogInterval: Duration?
+
+    /// A notifier that hands each notification to `send`.
+    public init(watchdogInterval: Duration? = nil, send: @escaping @Sendable (String) -> Void) {
+        self.watchdogInterval = watchdogInterval
+        self.send = send
+    }
+
+    /// The real one: `sd_notify` to `NOTIFY_SOCKET`, the interval from `WATCHDOG_USEC` for our PID.
+    public static var system: SystemdNotifier {
+        var microseconds: UInt64 = 0
+        let enabled = sd_watchdog_enabled(0, &microseconds) > 0 && microseconds > 0
+        return SystemdNotifier(watchdogInterval: enabled ? .microseconds(Int64(microseconds)) : nil) { state in
+            _ = sd_notify(0, state)
+        }
+    }
+
     /// Sends a raw notification (`READY=1`, `STATUS=…`); newline-separated assignments allowed.
-    @discardableResult
-    public static func notify(_ state: String) -> Bool {
-        sd_notify(0, state) > 0
+    public func notify(_ state: String) {
+        send(state)
     }
 
     /// Configuration loaded and listeners bound.
-    public static func ready(status: String) {
-        notify("READY=1\nSTATUS=\(oneLine(status))")
+    public func ready(status: String) {
+        notify("READY=1\nSTATUS=\(Self.oneLine(status))")
     }
 
     /// A reload starts; systemd 253+ wants `MONOTONIC_USEC` with it (252 ignores it).
-    public static func reloading() {
-        notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicMicroseconds())")
+    public func reloading() {
+        notify("RELOADING=1\nMONOTONIC_USEC=\(Self.monotonicMicroseconds())")
     }
 
-    public static func stopping(status: String) {
-        notify("STOPPING=1\nSTATUS=\(oneLine(status))")
+    /// Shutdown starts.
+    public func stopping(status: String) {
+        notify("STOPPING=1\nSTATUS=\(Self.oneLine(status))")
     }
 
-    public static func status(_ text: String) {
-        notify("STATUS=\(oneLine(text))")
+    /// A new `systemctl status` line.
+    public func status(_ text: String) {
+        notify("STATUS=\(Self.oneLine(text))")
     }
 
-    public static func watchdogPing() {
+    /// The event loops are alive.
+    public func watchdogPing() {
         notify("WATCHDOG=1")
-    }
-
-    /// The watchdog interval systemd set for this process (`WATCHDOG_USEC` for our PID), if any.
-    public static var watchdogInterval: Duration? {
-        var microseconds: UInt64 = 0
-        guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
-        return .microseconds(Int64(microseconds))
     }
 
     static func monotonicMicroseconds() -> UInt64 {

@@ -7,7 +7,7 @@ import Logging
 
 /// `spark-bridge`: serve the Anthropic Messages API over vLLM backends.
 @main
-struct SparkBridgeCommand: ParsableCommand {
+struct SparkBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spark-bridge",
         abstract: "Serve the Anthropic Messages API (Claude Code) over vLLM's OpenAI API.",
@@ -32,7 +32,7 @@ struct SparkBridgeCommand: ParsableCommand {
     @Flag(name: .long, help: "Validate the configuration and exit 0 (valid) or 1 (invalid).")
     var check = false
 
-    mutating func run() throws {
+    mutating func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         if check {
             do {
@@ -58,14 +58,20 @@ struct SparkBridgeCommand: ParsableCommand {
         let logger = Logger(label: "spark-bridge")
         let daemon: BridgeDaemon
         do {
-            daemon = try BridgeDaemon.start(options: .init(configPath: config, listen: addresses, controlSocket: controlSocket), logger: logger)
+            daemon = try await BridgeDaemon.start(options: .init(configPath: config, listen: addresses, controlSocket: controlSocket), logger: logger)
         } catch {
             FileHandle.standardError.write(Data("spark-bridge: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        daemon.runUntilStopped {
-            // Straight to the descriptor, so a supervisor or a test reading the pipe sees it at once.
-            FileHandle.standardOutput.write(Data(daemon.listeners.map { "spark-bridge listening on http://\($0)\n" }.joined().utf8))
+        let listening = daemon.listeners.map { "spark-bridge listening on http://\($0)\n" }.joined()
+        do {
+            try await daemon.run {
+                // Straight to the descriptor, so a supervisor or a test reading the pipe sees it at once.
+                FileHandle.standardOutput.write(Data(listening.utf8))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("spark-bridge: \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

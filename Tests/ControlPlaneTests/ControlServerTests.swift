@@ -3,6 +3,7 @@
 import ControlProtocol
 import Foundation
 import Logging
+import ServiceLifecycle
 import Testing
 
 #if canImport(Glibc)
@@ -221,6 +222,20 @@ struct ControlServerTests {
             #expect(try await onOwnThread { try client.ask(#"{"version":1,"verb":"status"}"#, as: StatusReport.self) }.ok)
             await server.shutdown()
             #expect(try await onOwnThread { try client.readLine() } == nil)
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+    }
+
+    @Test("as a service it answers until the group shuts down gracefully, then removes the socket file")
+    func asService() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/control.sock"
+            let server = try await ControlServer.start(configuration: .init(path: path), commands: FakeCommands(), logger: Logger(label: "t"))
+            let group = ServiceGroup(services: [server], logger: Logger(label: "t"))
+            let running = Task { try await group.run() }
+            #expect(try await onOwnThread { try LineClient(path: path).ask(#"{"version":1,"verb":"status"}"#, as: StatusReport.self) }.ok)
+            await group.triggerGracefulShutdown()
+            try await running.value
             #expect(!FileManager.default.fileExists(atPath: path))
         }
     }

@@ -313,3 +313,41 @@ def test_a_backend_back_up_serves_the_next_request_without_waiting_for_a_check(b
     finally:
         service.stop()
         sim.process.stop()
+
+
+@pytest.mark.parametrize("service", [{"drain_deadline_seconds": 0.5}], indirect=True)
+def test_sigterm_drains_then_cuts_a_stream_past_the_deadline_and_exits_0(service: Service, marker: str) -> None:
+    """SIGTERM: STOPPING=1, no new connections, the stream in flight runs until drain_deadline_seconds, then
+    ends with an overloaded_error event; the control socket answers through the drain; exit 0."""
+    results: list[Any] = []
+    thread = threading.Thread(target=slow_stream, args=(service, marker, results))
+    thread.start()
+    wait_until(lambda: json.loads(service.sparkctl("--json", "status").stdout)["streams_in_flight"] == 1, 10)
+    service.process.popen.send_signal(15)
+    messages = service.notifications(until=lambda m: any(x.startswith("STOPPING=1") for x in m))
+    assert any(re.match(r"STOPPING=1\nSTATUS=stopping: draining 1 requests", m) for m in messages)
+    thread.join(10)
+    [error] = results
+    assert isinstance(error, anthropic.APIStatusError) and error.body["error"]["type"] == "overloaded_error"
+    assert service.process.popen.wait(timeout=20) == 0
+    assert "drain deadline passed: cut 1 requests" in service.process.stderr_tail()
+    assert not os.path.exists(service.socket)
+
+
+def test_sigterm_lets_a_stream_within_the_deadline_finish(service: Service, marker: str) -> None:
+    results: list[Any] = []
+    thread = threading.Thread(target=slow_stream, args=(service, marker, results))
+    thread.start()
+    wait_until(lambda: json.loads(service.sparkctl("--json", "status").stdout)["streams_in_flight"] == 1, 10)
+    service.process.popen.send_signal(15)
+    thread.join(20)
+    assert results == ["end_turn"]
+    assert service.process.popen.wait(timeout=20) == 0
+
+
+def test_sighup_at_the_moment_of_ready_reloads_instead_of_killing(service: Service) -> None:
+    service.notifications(until=lambda m: any(x.startswith("READY=1") for x in m))
+    service.write_config(aliases=(ALIAS, "claude-early"))
+    service.process.popen.send_signal(1)
+    wait_until(lambda: any(a["name"] == "claude-early" for a in json.loads(service.sparkctl("--json", "aliases").stdout)["aliases"]), 10)
+    assert service.process.popen.poll() is None

@@ -3,6 +3,8 @@ import BridgeConfig
 import BridgeJSON
 import BridgeUpstream
 import ControlProtocol
+import NIOCore
+import NIOPosix
 import Testing
 @testable import BridgeServer
 
@@ -10,13 +12,14 @@ import Testing
 /// client (its own libcurl transport) to talk to it over real sockets.
 final class BridgeHarness: Sendable {
     let context: BridgeContext
-    let server: BridgeServer
+    let server: HTTPFrontEnd
     let port: Int
+    private let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let client = UpstreamTransport(configuration: .init(threadName: "test-client"))
 
-    init(_ configuration: BridgeConfiguration, logs: LogCapture = LogCapture(), startMonitor: Bool = true) throws {
+    init(_ configuration: BridgeConfiguration, logs: LogCapture = LogCapture(), startMonitor: Bool = true) async throws {
         context = BridgeContext(configuration: configuration, transport: UpstreamTransport(), logger: logs.logger)
-        server = try BridgeServer.start(context: context, listen: [ListenAddress(parsing: "127.0.0.1:0")], threads: 1)
+        server = try await HTTPFrontEnd.start(context: context, listen: [ListenAddress(parsing: "127.0.0.1:0")], eventLoopGroup: eventLoopGroup)
         let bound = server.boundAddresses.first ?? ""
         port = Int(bound.split(separator: ":").last ?? "") ?? 0
         if startMonitor { context.health.start() }
@@ -26,7 +29,9 @@ final class BridgeHarness: Sendable {
     func shutdown() async {
         context.health.stop()
         await context.health.waitUntilStopped()
-        server.shutdown()
+        await server.stopAccepting()
+        try? await eventLoopGroup.shutdownGracefully()
+        context.transport.shutdown()
         client.shutdown()
     }
 
@@ -65,7 +70,7 @@ extension FetchedResponse {
 
 /// Runs `body` with a harness and shuts it down afterwards.
 func withBridge<T>(_ configuration: BridgeConfiguration, logs: LogCapture = LogCapture(), _ body: (BridgeHarness) async throws -> T) async throws -> T {
-    let harness = try BridgeHarness(configuration, logs: logs)
+    let harness = try await BridgeHarness(configuration, logs: logs)
     do {
         let result = try await body(harness)
         await harness.shutdown()

@@ -5,26 +5,31 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
 
-/// The HTTP side of the daemon: listens on the configured addresses and serves the bridge.
-public final class BridgeServer: Sendable {
+/// The HTTP side of the daemon: listens on the configured addresses and serves the bridge, on an
+/// event-loop group it is given (the daemon's one group, shared with the control socket).
+///
+/// As a `Service` it serves until the service group shuts down gracefully, then drains: see ``run()``.
+public final class HTTPFrontEnd: Sendable {
     public let context: BridgeContext
-    private let group: MultiThreadedEventLoopGroup
     private let channels: [any Channel]
 
-    private init(context: BridgeContext, group: MultiThreadedEventLoopGroup, channels: [any Channel]) {
+    /// How long requests cut at the drain deadline get to end with their error before ``run()`` returns.
+    static let cutGrace: Duration = .seconds(2)
+
+    private init(context: BridgeContext, channels: [any Channel]) {
         self.context = context
-        self.group = group
         self.channels = channels
     }
 
-    /// Starts serving: on the listening sockets systemd passed (socket activation), or else by binding
-    /// every listen address. Throws when an address cannot be bound.
+    /// Starts serving on `eventLoopGroup`: on the listening sockets systemd passed (socket activation),
+    /// or else by binding every listen address. Throws when an address cannot be bound. The caller
+    /// owns the group: shutting it down closes every connection left.
     public static func start(
-        context: BridgeContext, listen: [ListenAddress], activatedSockets: [Int32] = [], threads: Int = System.coreCount
-    ) throws -> BridgeServer {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        let bootstrap = ServerBootstrap(group: group)
+        context: BridgeContext, listen: [ListenAddress], activatedSockets: [Int32] = [], eventLoopGroup: any EventLoopGroup
+    ) async throws -> HTTPFrontEnd {
+        let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -38,19 +43,18 @@ public final class BridgeServer: Sendable {
         do {
             if activatedSockets.isEmpty {
                 for address in listen {
-                    channels.append(try bootstrap.bind(host: address.host, port: address.port).wait())
+                    channels.append(try await bootstrap.bind(host: address.host, port: address.port).get())
                 }
             } else {
                 for socket in activatedSockets {
-                    channels.append(try bootstrap.withBoundSocket(socket).wait())
+                    channels.append(try await bootstrap.withBoundSocket(socket).get())
                 }
             }
         } catch {
-            for channel in channels { try? channel.close().wait() }
-            try? group.syncShutdownGracefully()
+            for channel in channels { try? await channel.close() }
             throw error
         }
-        return BridgeServer(context: context, group: group, channels: channels)
+        return HTTPFrontEnd(context: context, channels: channels)
     }
 
     /// Admits a new client connection against `limits.max_connections` and sets up its pipeline:
@@ -85,9 +89,6 @@ public final class BridgeServer: Sendable {
         try pipeline.addHandler(handler)
     }
 
-    /// An event loop of the server, for periodic work that must stop if the loops hang (watchdog).
-    public var eventLoop: any EventLoop { group.next() }
-
     /// The addresses actually bound (with the ports the system chose for port 0).
     public var boundAddresses: [String] {
         channels.compactMap { channel in
@@ -98,14 +99,34 @@ public final class BridgeServer: Sendable {
     }
 
     /// Stops accepting connections; requests in flight go on.
-    public func stopAccepting() {
-        for channel in channels { try? channel.close().wait() }
+    public func stopAccepting() async {
+        for channel in channels { try? await channel.close() }
     }
 
-    /// Closes every connection and stops the event loops and the upstream transport.
-    public func shutdown() {
-        stopAccepting()
-        try? group.syncShutdownGracefully()
-        context.transport.shutdown()
+    /// Stops taking requests, lets those in flight finish until `deadline` passes, then ends the rest
+    /// with an Anthropic `overloaded_error` (and gives them ``cutGrace`` to get it out). Returns how
+    /// many were cut.
+    @discardableResult
+    public func drain(deadline: Duration) async -> Int {
+        let tracker = context.tracker
+        context.logger.notice("stopping: no new connections; waiting up to \(deadline) for \(tracker.requestsInFlight) requests in flight")
+        context.isDraining = true
+        await stopAccepting()
+        guard await tracker.waitUntilIdle(deadline: .now + deadline) > 0 else { return 0 }
+        let cut = tracker.cutAll()
+        context.logger.warning("drain deadline passed: cut \(cut) requests with an overloaded_error event")
+        _ = await tracker.waitUntilIdle(deadline: .now + Self.cutGrace)
+        return cut
+    }
+}
+
+extension HTTPFrontEnd: Service {
+    /// Serves (the listeners are open from ``start(context:listen:activatedSockets:eventLoopGroup:)``)
+    /// until the group shuts down gracefully, then drains with `drain_deadline_seconds` as read at that
+    /// moment: the graceful-shutdown budget of the daemon. Its connections close when the owner shuts
+    /// the event-loop group down.
+    public func run() async {
+        try? await gracefulShutdown()
+        await drain(deadline: context.configuration.settings.drainDeadline)
     }
 }
