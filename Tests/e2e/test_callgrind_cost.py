@@ -12,6 +12,7 @@ build, whose Swift runtime is loaded from the toolchain's shared libraries. With
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,12 +27,18 @@ from conftest import REPO_ROOT
 RELEASE_BIN_DIR = REPO_ROOT / ".build" / "release"
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
-@pytest.mark.skipif(
-    not (RELEASE_BIN_DIR / "spark-bridge").exists() or not (RELEASE_BIN_DIR / "vllm-sim").exists(),
-    reason="no release build in .build/release (make bench makes one)",
-)
 def test_a_quick_callgrind_cost_run_counts_both_processes(tmp_path: Path) -> None:
+    # Skipped without valgrind or a release build, except where SPARK_BRIDGE_RELEASE_TESTS=required
+    # (.ci/run builds the release first): there a missing piece fails the test instead of hiding it.
+    missing = []
+    if shutil.which("valgrind") is None:
+        missing.append("valgrind is not installed")
+    if not (RELEASE_BIN_DIR / "spark-bridge").exists() or not (RELEASE_BIN_DIR / "vllm-sim").exists():
+        missing.append("no release build in .build/release (make deb or make bench makes one)")
+    if missing:
+        if os.environ.get("SPARK_BRIDGE_RELEASE_TESTS") == "required":
+            pytest.fail("; ".join(missing))
+        pytest.skip("; ".join(missing))
     section = tmp_path / "callgrind.md"
     run = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "callgrind-cost.py"), str(RELEASE_BIN_DIR), "--quick",
