@@ -59,6 +59,14 @@ fuzz: deps
 clean:
 	rm -rf .build .build-fuzz .venv .venv-litellm
 
+## Idle RSS of the release daemon (the build `make deb` ships) on the shipped config in front of vllm-sim,
+## per mapping group from /proc/PID/smaps, then RSS after each of 5 rounds of 200 requests
+## (scripts/rss-breakdown.py; --libs there splits the shared libraries).
+rss: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product spark-bridge
+	$(SWIFT) build $(RELEASE_FLAGS) --product vllm-sim
+	scripts/rss-breakdown.py --bin "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)" --rounds 5
+
 ## Debian package dist/spark-bridge_<version>_<arch>.deb: release build with the Swift runtime linked
 ## statically, no $ORIGIN rpath, full RELRO, fortified C; stripped, staged from packaging/ and built
 ## with dpkg-deb. lint-deb: lintian, failing on any warning or info tag not overridden.
@@ -91,4 +99,4 @@ bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 	scripts/bench.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)" $(BENCH_ARGS)
 
-.PHONY: deb lint-deb system-test bench fuzz
+.PHONY: deb lint-deb system-test bench fuzz rss

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Loads and validates a configuration file into a `BridgeConfiguration`.
 ///
@@ -109,7 +113,9 @@ public enum ConfigLoader {
         switch (error as? CocoaError)?.code {
         case .fileReadNoSuchFile?: return "no such file"
         case .fileReadNoPermission?: return "permission denied"
-        default: return error.localizedDescription
+        default:
+            if let posix = (error as? CocoaError)?.underlying as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+            return String(describing: error)
         }
     }
 }

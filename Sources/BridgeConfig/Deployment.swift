@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 /// One backend model that can serve an alias: a `model_list` entry, resolved.
 ///

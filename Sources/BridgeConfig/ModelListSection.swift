@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 /// Reads LiteLLM's `model_list` into aliases: each entry is a deployment of its `model_name`, and
 /// entries sharing a `model_name` form that alias's pool.

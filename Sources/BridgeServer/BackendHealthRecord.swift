@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 
 /// What the monitor knows about one backend, and the hysteresis that turns check and request results
 /// into up/down. A value with no I/O: every rule is a unit test.

@@ -3,7 +3,7 @@ import BridgeConfig
 import BridgeJSON
 import BridgeUpstream
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 
 /// The health check of one backend: `GET <base without /v1>/health` (vLLM's liveness) and
 /// `GET <api_base>/models` (what it serves, with `max_model_len`), and how their answers are judged.

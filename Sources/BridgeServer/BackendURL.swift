@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 /// A backend's endpoint URLs from its `api_base` (which ends in `/v1` for vLLM).
 enum BackendURL {

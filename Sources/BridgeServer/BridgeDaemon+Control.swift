@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// What `sparkctl` asks the running daemon, answered from its live state.

@@ -2,7 +2,7 @@
 import BridgeConfig
 import BridgeUpstream
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOPosix

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Plain leveled text on standard error: `LEVEL message`, one line per record. Structured metadata
 /// (REQUEST_ID, STATUS…) is already in the message text of the lines that carry it, so it is not

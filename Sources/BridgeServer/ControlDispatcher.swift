@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 import NIOCore
 
 /// Turns one request line into one response line by calling `ControlCommands`.

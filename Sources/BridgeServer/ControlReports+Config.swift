@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 
 extension AliasesReport {
     /// The aliases of a configuration, in file order, with their deployments.

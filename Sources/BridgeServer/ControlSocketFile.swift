@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +9,7 @@ import Glibc
 enum SocketFile {
     /// Creates the parent directory when missing and removes a socket file nobody answers on.
     static func prepare(_ path: String) throws(ControlServerError) {
-        try makeDirectories((path as NSString).deletingLastPathComponent)
+        try makeDirectories(parentDirectory(of: path))
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard info.st_mode & S_IFMT == S_IFSOCK else { throw .notASocket(path) }
@@ -35,6 +35,16 @@ enum SocketFile {
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return }
         if let inode, UInt64(info.st_ino) != inode { return }
         unlink(path)
+    }
+
+    /// The directory holding `path`, as `NSString.deletingLastPathComponent` gives it: "" for a bare
+    /// name, "/" for a name at the root; repeated and trailing slashes are dropped.
+    static func parentDirectory(of path: String) -> String {
+        var components = path.split(separator: "/")
+        let root = path.hasPrefix("/") ? "/" : ""
+        guard !components.isEmpty else { return root }
+        components.removeLast()
+        return root + components.joined(separator: "/")
     }
 
     /// `mkdir -p` with mode 0755 (before the umask).

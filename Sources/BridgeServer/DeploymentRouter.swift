@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
-import Foundation
+import FoundationEssentials
 import NIOConcurrencyHelpers
 
 /// The routing state shared by every request: requests in flight per deployment, the per-alias turn

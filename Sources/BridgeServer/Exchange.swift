@@ -3,7 +3,7 @@ import BridgeConfig
 import BridgeCore
 import BridgeJSON
 import BridgeUpstream
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeCore
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// What the completion log line says about one request. Filled in as the request goes; logged once

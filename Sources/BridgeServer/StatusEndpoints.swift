@@ -2,7 +2,7 @@
 import BridgeConfig
 import BridgeJSON
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 
 /// The small read-only endpoints: `/health` and `/v1/models`.
 enum StatusEndpoints {
@@ -19,7 +19,7 @@ enum StatusEndpoints {
         let names = configuration.aliases.allAliases.filter { !$0.isPattern }.map(\.name)
         let created = Int(configuration.loadedAt.timeIntervalSince1970)
         if anthropicClient {
-            let stamp = ISO8601DateFormatter().string(from: configuration.loadedAt)
+            let stamp = configuration.loadedAt.formatted(.iso8601)
             let data: [JSONValue] = names.map { ["type": "model", "id": .string($0), "display_name": .string($0), "created_at": .string(stamp)] }
             return ["data": .array(data), "has_more": false, "first_id": names.first.map { .string($0) } ?? .null, "last_id": names.last.map { .string($0) } ?? .null]
         }

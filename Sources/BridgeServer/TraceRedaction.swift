@@ -2,7 +2,7 @@
 import BridgeCore
 import BridgeJSON
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 
 /// What `sparkctl trace --bodies` may show of a body: keys and Claude Code's billing header are
 /// replaced by `[redacted]`, and the text is cut at `TraceEvent.maxBodyBytes`.
@@ -52,7 +52,7 @@ enum TraceRedaction {
         var result = text
         for marker in [billingHeaderPrefix, "Bearer "] {
             var searchStart = result.startIndex
-            while let found = result.range(of: marker, options: .caseInsensitive, range: searchStart..<result.endIndex) {
+            while let found = rangeIgnoringASCIICase(of: marker, in: result, from: searchStart) {
                 let valueEnd = result[found.upperBound...].firstIndex { $0 == "\"" || $0 == "\n" || $0 == "\\" } ?? result.endIndex
                 let replacement = (marker == billingHeaderPrefix ? " " : "") + redacted
                 result.replaceSubrange(found.upperBound..<valueEnd, with: replacement)
@@ -60,6 +60,26 @@ enum TraceRedaction {
             }
         }
         return result
+    }
+
+    /// The first occurrence of the ASCII `marker` in `text` at or after `start`, ASCII letters
+    /// matching either case.
+    static func rangeIgnoringASCIICase(of marker: String, in text: String, from start: String.Index) -> Range<String.Index>? {
+        func folded(_ byte: UInt8) -> UInt8 { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte }
+        let needle = marker.utf8.map(folded)
+        let bytes = text.utf8
+        var candidate = start
+        while candidate < bytes.endIndex {
+            var probe = candidate
+            var matched = 0
+            while matched < needle.count, probe < bytes.endIndex, folded(bytes[probe]) == needle[matched] {
+                matched += 1
+                probe = bytes.index(after: probe)
+            }
+            if matched == needle.count { return candidate..<probe }
+            candidate = bytes.index(after: candidate)
+        }
+        return nil
     }
 
     /// `text` cut to at most `TraceEvent.maxBodyBytes` bytes of UTF-8, on a character boundary (the

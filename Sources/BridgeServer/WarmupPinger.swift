@@ -3,7 +3,7 @@ import BridgeConfig
 import BridgeJSON
 import BridgeUpstream
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 
 /// Keep-alive warmup: a minimal completion to each model a backend serves, so the slow first request
 /// after vLLM starts (CUDA graph capture, cold caches) is paid by the bridge and not by a user.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 /// `activity` (`sparkctl top`): live traffic per alias and per backend over the last minute.
 public struct ActivityReport: Codable, Sendable, Equatable {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 /// `claude_env`: what Claude Code needs to use this bridge, from the live daemon: its address, whether
 /// it wants a key (and the key, only when asked for), model names that resolve, and the context window
@@ -127,9 +127,13 @@ public enum ClaudeCodeEnvironment {
 
     /// `value` in single quotes, safe for any shell word.
     static func shellQuoted(_ value: String) -> String {
-        if !value.isEmpty, value.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_./:@%+=,".unicodeScalars.contains($0) }), value.unicodeScalars.allSatisfy(\.isASCII) {
+        let plain = value.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "-_./:@%+=,".utf8.contains(byte)
+        }
+        if !value.isEmpty, plain {
             return value
         }
-        return "'" + value.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+        return "'" + value.split(separator: "'", omittingEmptySubsequences: false).joined(separator: #"'\''"#) + "'"
     }
 }

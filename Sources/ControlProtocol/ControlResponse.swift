@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 /// The daemon's answer to one request: `ok` and either `result` (the verb's report) or `error`.
 ///

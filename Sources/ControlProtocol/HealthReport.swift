@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 /// The bridge's health: the body of `GET /health` and the result of the control verb `health`, one
 /// document (encoded by ``ControlWire/makeEncoder()`` on both paths, so `sparkctl health --json` prints

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 /// `status`: what the daemon is doing and how long it has been doing it.
 public struct StatusReport: Codable, Sendable, Equatable {

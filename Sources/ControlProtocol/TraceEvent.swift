@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Foundation
+import FoundationEssentials
 
 /// `trace`: the daemon's first answer, before the event lines. A refused trace is a `ControlFailure`.
 public struct TraceStartReport: Codable, Sendable, Equatable {

@@ -2,8 +2,12 @@
 import ArgumentParser
 import BridgeConfig
 import BridgeServer
-import Foundation
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `spark-bridge`: serve the Anthropic Messages API over vLLM backends.
 @main
@@ -37,11 +41,11 @@ struct SparkBridgeCommand: AsyncParsableCommand {
         if check {
             do {
                 let loaded = try ConfigLoader.load(path: config, environment: environment)
-                for warning in loaded.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+                for warning in loaded.warnings { writeAll("warning: \(warning)\n", to: STDERR_FILENO) }
                 print("\(config): OK (\(loaded.configuration.aliases.allAliases.count) aliases, \(loaded.configuration.backends.count) backends)")
                 return
             } catch {
-                FileHandle.standardError.write(Data("spark-bridge: \(error)\n".utf8))
+                writeAll("spark-bridge: \(error)\n", to: STDERR_FILENO)
                 throw ExitCode(1)
             }
         }
@@ -60,18 +64,30 @@ struct SparkBridgeCommand: AsyncParsableCommand {
         do {
             daemon = try await BridgeDaemon.start(options: .init(configPath: config, listen: addresses, controlSocket: controlSocket), logger: logger)
         } catch {
-            FileHandle.standardError.write(Data("spark-bridge: \(error)\n".utf8))
+            writeAll("spark-bridge: \(error)\n", to: STDERR_FILENO)
             throw ExitCode(1)
         }
         let listening = daemon.listeners.map { "spark-bridge listening on http://\($0)\n" }.joined()
         do {
             try await daemon.run {
                 // Straight to the descriptor, so a supervisor or a test reading the pipe sees it at once.
-                FileHandle.standardOutput.write(Data(listening.utf8))
+                writeAll(listening, to: STDOUT_FILENO)
             }
         } catch {
-            FileHandle.standardError.write(Data("spark-bridge: \(error)\n".utf8))
+            writeAll("spark-bridge: \(error)\n", to: STDERR_FILENO)
             throw ExitCode(1)
         }
+    }
+}
+
+/// Writes `text` to `descriptor` unbuffered, retrying short writes and EINTR; gives up on any other
+/// error (a closed pipe has no one left to tell).
+private func writeAll(_ text: String, to descriptor: Int32) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        if written < 0, errno == EINTR { continue }
+        guard written > 0 else { return }
+        bytes = bytes.dropFirst(written)
     }
 }
