@@ -64,10 +64,10 @@ struct RoutingConfigTests {
             """
         let error = try #require(loadError(yaml))
         #expect(error.diagnostics.map(\.description) == [
-            "config.yaml:9:15: routing.strategy: expected one of session-affinity, least-busy, round-robin, got \"sticky\"",
-            "config.yaml:10:27: routing.affinity_load_factor: expected a number from 0 to 100, got -1",
-            "config.yaml:11:27: routing.affinity_max_waiting: expected an integer of at least 0, got -2",
-            "config.yaml:13:22: routing.aliases.claude-opus-*: no model_name is \"claude-opus-*\"; known aliases: claude-sonnet-*, claude-*haiku*",
+            "config.yaml:10:15: routing.strategy: expected one of session-affinity, least-busy, round-robin, got \"sticky\"",
+            "config.yaml:11:27: routing.affinity_load_factor: expected a number from 0 to 100, got \"-1\"",
+            "config.yaml:12:27: routing.affinity_max_waiting: expected an integer of at least 0, got \"-2\"",
+            "config.yaml:14:22: routing.aliases.claude-opus-*: no model_name is \"claude-opus-*\"; known aliases: claude-sonnet-*, claude-*haiku*",
         ])
     }
 
