@@ -6,12 +6,13 @@ from each simulator's `/sim/requests`."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from conftest import Bridge, Sim
-from support import BACKEND_MODEL, wait_until
+from support import BACKEND_MODEL, directive, wait_until
 
 POOL_ALIAS = "claude-pool"
 
@@ -94,3 +95,33 @@ def test_round_robin_alternates_whatever_the_session(start_bridge: Any, pool_sim
         ask(bridge, f"{marker} turn {turn}", session="one-session")
     assert landed(pool_sims, marker) == [3, 3]
     assert wait_until(lambda: " route=round-robin " in bridge.process.stderr_tail(), 5)
+
+
+def test_a_session_whose_instance_is_over_the_load_bound_spills_to_the_other(pool_bridge: Bridge, pool_sims: list[Sim], marker: str) -> None:
+    session = f"spill-{marker}"
+    ask(pool_bridge, f"{marker} first", session=session)
+    home = landed(pool_sims, marker).index(1)
+    # Two slow streams of the session hold its instance: with a third, 3 > ⌈1.25 × 3/2⌉ = 2.
+    slow = directive(text=" ".join(["slow"] * 60), tokens_per_second=10)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        streams = [pool.submit(stream_to_end, pool_bridge, f"{marker} slow {index} {slow}", session) for index in range(2)]
+        assert wait_until(lambda: len(pool_sims[home].requests(f"{marker} slow")) == 2, 10), "both slow streams reached the home instance"
+        ask(pool_bridge, f"{marker} spilled", session=session)
+        assert len(pool_sims[1 - home].requests(f"{marker} spilled")) == 1
+        assert len(pool_sims[home].requests(f"{marker} spilled")) == 0
+        assert wait_until(lambda: " route=spilled " in pool_bridge.process.stderr_tail(400), 5)
+        for future in streams:
+            future.result(timeout=30)
+    # Once they are done, the session is home again.
+    ask(pool_bridge, f"{marker} back", session=session)
+    assert len(pool_sims[home].requests(f"{marker} back")) == 1
+
+
+def stream_to_end(bridge: Bridge, prompt: str, session: str) -> None:
+    """A streamed request read to its end (the slow directive makes that take a while)."""
+    with bridge.anthropic().messages.stream(
+        model=POOL_ALIAS, max_tokens=1000, messages=[{"role": "user", "content": prompt}],
+        extra_headers={"X-Claude-Code-Session-Id": session},
+    ) as stream:
+        for _ in stream.text_stream:
+            pass
