@@ -24,6 +24,8 @@ public struct BridgeSettings: Sendable, Equatable {
     public var health = HealthSettings()
     /// `warmup`: keep-alive requests that keep a backend's model hot.
     public var warmup = WarmupSettings()
+    /// `routing`: how an alias with several deployments spreads its requests.
+    public var routing = RoutingSettings()
     /// `log_level`: the least severe level logged.
     public var logLevel: LogLevel = .info
     /// `retry_on_context_overflow`: when the backend rejects a request as too long for its context,

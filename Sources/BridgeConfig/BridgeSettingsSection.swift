@@ -79,6 +79,9 @@ enum BridgeSettingsSection {
             warmup.read("max_tokens", into: &settings.warmup.maxTokens) { context.integer($0, $1) }
             warmup.warnAboutUnread(unknownNote)
         }
+        if let node = section.take("routing") {
+            RoutingSection.read(node, into: &settings.routing, context: context)
+        }
         return masterKey
     }
 

@@ -52,6 +52,9 @@ public enum ConfigLoader {
             section.read("drop_params", into: &settings.dropParams, context.bool)
             section.warnAboutUnread(litellmNote)
         }
+        if let node = document.take("router_settings") {
+            RoutingSection.readLiteLLM(node, into: &settings.routing, context: context)
+        }
         var masterKey: Secret?
         if let node = document.take("general_settings"), var section = context.mapping(node, path: "general_settings") {
             masterKey = section.take("master_key", context.secret)
@@ -100,6 +103,18 @@ public enum ConfigLoader {
             if let defaultModel = settings.defaultModel {
                 context.warn(at: context.location(of: "default_model"), "default_model: \"\(defaultModel)\" is never used: the pattern \"\(catchAll.name)\" matches every name")
             }
+        }
+        for name in settings.routing.aliases.keys.sorted() where aliases.alias(named: name) == nil {
+            context.fail(
+                at: context.location(of: "routing.aliases.\(name)"),
+                "routing.aliases.\(name): no model_name is \"\(name)\"; known aliases: " + aliases.allAliases.map(\.name).joined(separator: ", ")
+            )
+        }
+        if context.hasRead("routing.strategy"), context.hasRead("router_settings.routing_strategy") {
+            context.warn(
+                at: context.location(of: "router_settings.routing_strategy"),
+                "router_settings.routing_strategy: spark_bridge.routing.strategy (line \(context.location(of: "routing.strategy").line)) is used instead"
+            )
         }
         if masterKey == nil, let open = settings.listen.first(where: { !$0.isLoopback }) {
             context.warn(

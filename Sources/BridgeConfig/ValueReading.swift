@@ -31,6 +31,11 @@ final class ConfigReadContext {
         locations[path] ?? SourceLocation(file: file, line: 1, column: 1)
     }
 
+    /// Whether a value was written at `path`.
+    func hasRead(_ path: String) -> Bool {
+        locations[path] != nil
+    }
+
     fileprivate func record(_ path: String, _ location: SourceLocation) {
         locations[path] = location
     }

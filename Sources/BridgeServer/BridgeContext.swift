@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
+import BridgeCore
 import BridgeUpstream
 import Logging
 import NIOConcurrencyHelpers
@@ -57,9 +58,14 @@ public final class BridgeContext: Sendable {
         health.update(configuration: configuration)
     }
 
-    /// The deployment of a pool a new request should use: among backends neither down nor drained
-    /// (suspect ones last), the fewest requests in flight, ties in turn — or why none can take it.
-    func pickDeployment(alias: String, from deployments: [Deployment]) -> Result<Deployment, BackendsUnavailable> {
-        router.choose(alias: alias, from: deployments, health: health)
+    /// The deployment of a pool a new request should use, by the alias's strategy in `configuration`
+    /// (``DeploymentSelection``): session affinity by `key` (asked for only when there is a choice),
+    /// least-busy or round-robin among backends neither down nor drained (suspect ones last, down
+    /// ones when nothing else is left) — or why none can take it.
+    func pickDeployment(
+        alias: String, from deployments: [Deployment], configuration: BridgeConfiguration, key: () -> SessionKey?
+    ) -> Result<RoutedDeployment, BackendsUnavailable> {
+        let selection = DeploymentSelection(alias: alias, settings: configuration.settings.routing)
+        return router.choose(alias: alias, from: deployments, selection: selection, health: health, key: key)
     }
 }

@@ -27,7 +27,7 @@ extension BridgeDaemon: ControlCommands {
     }
 
     public func aliases() async -> AliasesReport {
-        AliasesReport(context.configuration.aliases)
+        AliasesReport(context.configuration.aliases, routing: context.configuration.settings.routing)
     }
 
     public func reload() async -> Result<ReloadReport, ControlFailure> {

@@ -4,8 +4,9 @@ import ControlProtocol
 import FoundationEssentials
 
 extension AliasesReport {
-    /// The aliases of a configuration, in file order, with their deployments.
-    public init(_ table: AliasTable) {
+    /// The aliases of a configuration, in file order, with their deployments and, where there are
+    /// several, the routing strategy `routing` gives them.
+    public init(_ table: AliasTable, routing: RoutingSettings = RoutingSettings()) {
         self.init(
             aliases: table.allAliases.map { alias in
                 AliasInfo(
@@ -13,7 +14,8 @@ extension AliasesReport {
                     isPattern: alias.isPattern,
                     deployments: alias.deployments.map {
                         AliasDeployment(model: $0.model, backend: $0.backendName, url: $0.apiBase.absoluteString)
-                    }
+                    },
+                    routing: alias.deployments.count > 1 ? routing.strategy(forAlias: alias.name).rawValue : nil
                 )
             },
             defaultModel: table.defaultModel

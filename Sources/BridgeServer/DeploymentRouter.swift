@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
+import BridgeCore
 import FoundationEssentials
 import NIOConcurrencyHelpers
 
@@ -29,26 +30,36 @@ final class DeploymentRouter: Sendable {
     /// Waits for a backend's last request to end (a drain of that backend).
     private let idle = IdleWaiters()
 
-    /// The deployment of `alias` a new request should use (see ``DeploymentSelection/choose(_:turn:)``),
-    /// or why there is none.
-    func choose(alias: String, from deployments: [Deployment], health: HealthMonitor) -> Result<Deployment, BackendsUnavailable> {
+    /// The deployment of `alias` a new request should use and how it was picked (see
+    /// ``DeploymentSelection``), or why there is none. `key` is the request's session, asked for only
+    /// when session affinity has a choice to make.
+    func choose(
+        alias: String, from deployments: [Deployment], selection: DeploymentSelection, health: HealthMonitor, key: () -> SessionKey?
+    ) -> Result<RoutedDeployment, BackendsUnavailable> {
         // Read health before taking the router's lock: the two locks are never nested.
         let availability = deployments.map { health.availability(of: $0.apiBase) }
-        return state.withLockedValue { state in
-            let candidates = zip(deployments, availability).map { deployment, availability in
-                DeploymentCandidate(
+        let identities = selection.strategy == .sessionAffinity && deployments.count > 1
+            ? deployments.map(DeploymentSelection.identity(of:))
+            : nil
+        let (candidates, turn) = state.withLockedValue { state in
+            let candidates = deployments.indices.map { index in
+                let deployment = deployments[index]
+                return DeploymentCandidate(
                     backendName: deployment.backendName,
-                    availability: state.drained.contains(deployment.backendName) ? .drained : availability,
-                    inFlight: state.inFlight[Key(deployment), default: 0]
+                    availability: state.drained.contains(deployment.backendName) ? .drained : availability[index],
+                    inFlight: state.inFlight[Key(deployment), default: 0],
+                    identity: identities?[index] ?? 0
                 )
             }
             let turn = state.turns[alias, default: 0]
-            guard let index = DeploymentSelection.choose(candidates, turn: turn) else {
-                return .failure(BackendsUnavailable(message: DeploymentSelection.unavailableMessage(alias: alias, candidates)))
-            }
             state.turns[alias] = turn &+ 1
-            return .success(deployments[index])
+            return (candidates, turn)
         }
+        // Chosen outside the lock: the session key may hash a long prompt.
+        guard let decision = selection.choose(candidates, turn: turn, key: key) else {
+            return .failure(BackendsUnavailable(message: DeploymentSelection.unavailableMessage(alias: alias, candidates)))
+        }
+        return .success(RoutedDeployment(deployment: deployments[decision.index], route: decision.route))
     }
 
     /// A user request to `deployment` started.
@@ -99,6 +110,12 @@ final class DeploymentRouter: Sendable {
 
     /// The drained backends' names.
     var drained: Set<String> { state.withLockedValue { $0.drained } }
+}
+
+/// The deployment a request goes to, and how it was picked.
+struct RoutedDeployment: Sendable {
+    var deployment: Deployment
+    var route: DeploymentSelection.Route
 }
 
 extension AliasTable {

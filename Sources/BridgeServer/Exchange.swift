@@ -29,6 +29,8 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     private var deployment: Deployment?
     /// Claude Code's session id (from `metadata.user_id`), which keys the prompt-size calibration.
     private var session: String?
+    /// The client's `X-Claude-Code-Session-Id` header, which keys session affinity first.
+    private let sessionHeader: String?
     /// Bytes of the completion body last sent, for the prompt-size calibration.
     private var sentBodyBytes = 0
     /// Sends `event: ping` while a stream is silent (``BridgeSettings/keepalive``).
@@ -36,8 +38,12 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     /// Something was written since the last flush.
     private var unflushed = false
 
-    init(kind: Kind, bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel) {
+    init(
+        kind: Kind, bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel,
+        sessionHeader: String? = nil
+    ) {
         self.kind = kind
+        self.sessionHeader = sessionHeader
         self.bridge = bridge
         self.configuration = configuration
         self.writer = writer
@@ -215,8 +221,8 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         )
         var unavailable: String?
         do throws(AnthropicError) {
-            var translation = try MessagesRequestTranslation.translate(body: body, endpoint: endpoint, options: options) { (model: String) throws(AnthropicError) in
-                let (deployment, why) = try route(model: model, endpoint: endpoint)
+            var translation = try MessagesRequestTranslation.translate(body: body, endpoint: endpoint, options: options) { (routing: RoutingRequest) throws(AnthropicError) in
+                let (deployment, why) = try route(model: routing.model, endpoint: endpoint) { headerSessionKey() ?? routing.sessionKey() }
                 unavailable = why
                 return deployment.model
             }
@@ -234,7 +240,7 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     }
 
     /// The deployment for the client's `model`, and why none is up when count_tokens estimates instead.
-    private func route(model: String, endpoint: AnthropicRequest.Endpoint) throws(AnthropicError) -> (Deployment, unavailable: String?) {
+    private func route(model: String, endpoint: AnthropicRequest.Endpoint, key: () -> SessionKey?) throws(AnthropicError) -> (Deployment, unavailable: String?) {
         record.clientModel = model
         guard let resolved = configuration.aliases.resolve(model) else {
             if bridge.unknownModels.shouldWarn(String(model.prefix(200))) {
@@ -248,9 +254,10 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         record.alias = resolved.alias
         let deployment: Deployment
         var unavailable: String?
-        switch bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments) {
+        switch bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments, configuration: configuration, key: key) {
         case .success(let picked):
-            deployment = picked
+            deployment = picked.deployment
+            record.routing = picked.route
         case .failure(let failure) where endpoint == .countTokens && !resolved.deployments.isEmpty:
             // Counting needs no backend to estimate: answer with the labelled estimate.
             deployment = resolved.deployments[0]
@@ -263,6 +270,11 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         record.backend = deployment.backendName
         self.deployment = deployment
         return (deployment, unavailable)
+    }
+
+    /// The session key of the `X-Claude-Code-Session-Id` header, if the client sent a usable one.
+    private func headerSessionKey() -> SessionKey? {
+        sessionHeader.flatMap { SessionKey(sessionID: $0) }
     }
 
     /// Keeps the first call from being refused for `max_tokens` (see ``OutputBudget``): against the
@@ -308,19 +320,21 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             return perform(machine.refuse(.openAI(status: 400, message: "model: Field required", type: "invalid_request_error")))
         }
         record.clientModel = model
-        let picked: Result<Deployment, BackendsUnavailable>
+        let picked: Result<RoutedDeployment, BackendsUnavailable>
         if let resolved = configuration.aliases.resolve(model) {
             record.alias = resolved.alias
-            picked = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments)
+            picked = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments, configuration: configuration, key: headerSessionKey)
         } else if case let direct = configuration.aliases.deployments(servingBackendModel: model), !direct.isEmpty {
-            picked = bridge.pickDeployment(alias: model, from: direct)
+            picked = bridge.pickDeployment(alias: model, from: direct, configuration: configuration, key: headerSessionKey)
         } else {
             let message = configuration.aliases.unknownModelMessage(model)
             return perform(machine.refuse(.openAI(status: 404, message: message, type: "invalid_request_error", code: "model_not_found")))
         }
         switch picked {
-        case .success(let chosen):
+        case .success(let routed):
+            let chosen = routed.deployment
             deployment = chosen
+            record.routing = routed.route
             record.backendModel = chosen.model
             record.backend = chosen.backendName
             object["model"] = .string(chosen.model)

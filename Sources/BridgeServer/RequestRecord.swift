@@ -20,6 +20,8 @@ final class RequestRecord {
     var clientModel: String?
     var backendModel: String?
     var backend: String?
+    /// How routing picked the deployment (`affinity`, `spilled`, `least-busy`…).
+    var routing: DeploymentSelection.Route?
     var firstTokenAt: ContinuousClock.Instant?
     var usage: AnthropicUsage?
     var note: String?
@@ -126,6 +128,10 @@ final class RequestRecord {
         }
         if let backendModel { metadata["BACKEND_MODEL"] = "\(backendModel)" }
         if let backend { metadata["BACKEND"] = "\(backend)" }
+        if let routing, routing != .only {
+            text += " route=\(routing.rawValue)"
+            metadata["ROUTE"] = "\(routing.rawValue)"
+        }
         text += " status=\(status ?? 0)"
         if let firstTokenAt {
             let ttft = Int((firstTokenAt - started).inMilliseconds)

@@ -31,20 +31,25 @@ public struct AliasInfo: Codable, Sendable, Equatable {
     public var name: String
     /// True when `name` is a pattern.
     public var isPattern: Bool
-    /// The deployments requests for it are spread over (round-robin), in file order.
+    /// The deployments requests for it are spread over, in file order.
     public var deployments: [AliasDeployment]
+    /// How requests are spread over several deployments (`session-affinity`, `least-busy`,
+    /// `round-robin`); nil with a single deployment, or from a daemon that does not say.
+    public var routing: String?
 
     /// An alias with every field given.
-    public init(name: String, isPattern: Bool, deployments: [AliasDeployment]) {
+    public init(name: String, isPattern: Bool, deployments: [AliasDeployment], routing: String? = nil) {
         self.name = name
         self.isPattern = isPattern
         self.deployments = deployments
+        self.routing = routing
     }
 
     enum CodingKeys: String, CodingKey {
         case name
         case isPattern = "is_pattern"
         case deployments
+        case routing
     }
 }
 

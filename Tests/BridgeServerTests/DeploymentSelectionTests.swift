@@ -1,12 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
+import BridgeConfig
 import Testing
 @testable import BridgeServer
 
-/// The pure choice among a pool's deployments: availability tiers, fewest in flight, ties in turn.
-@Suite("deployment selection")
+/// The pure choice among a pool's deployments under least-busy (the bridge's behaviour before session
+/// affinity, unchanged): availability tiers, fewest in flight, ties in turn.
+@Suite("deployment selection: least-busy")
 struct DeploymentSelectionTests {
     private func candidate(_ name: String, _ availability: DeploymentAvailability = .healthy, inFlight: Int = 0) -> DeploymentCandidate {
         DeploymentCandidate(backendName: name, availability: availability, inFlight: inFlight)
+    }
+
+    private enum DeploymentSelection {
+        static func choose(_ candidates: [DeploymentCandidate], turn: Int) -> Int? {
+            BridgeServer.DeploymentSelection(strategy: .leastBusy).choose(candidates, turn: turn) { nil }?.index
+        }
+
+        static func unavailableMessage(alias: String, _ candidates: [DeploymentCandidate]) -> String {
+            BridgeServer.DeploymentSelection.unavailableMessage(alias: alias, candidates)
+        }
     }
 
     @Test("the deployment with the fewest requests in flight wins, whatever the turn")
@@ -48,6 +60,13 @@ struct DeploymentSelectionTests {
     func suspectLast() {
         #expect(DeploymentSelection.choose([candidate("a", .suspect), candidate("b", inFlight: 9)], turn: 0) == 1)
         #expect(DeploymentSelection.choose([candidate("a", .suspect, inFlight: 2), candidate("b", .down(reason: nil)), candidate("c", .suspect)], turn: 0) == 2)
+    }
+
+    @Test("session affinity without a session key routes as least-busy, and says so")
+    func affinityWithoutKey() {
+        let candidates = [candidate("a", inFlight: 3), candidate("b", inFlight: 1)]
+        let decision = BridgeServer.DeploymentSelection(strategy: .sessionAffinity).choose(candidates, turn: 0) { nil }
+        #expect(decision == .init(index: 1, route: .leastBusy))
     }
 
     @Test("nothing available (all drained): nil, and a message naming each backend once")

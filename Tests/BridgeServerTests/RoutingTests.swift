@@ -127,10 +127,10 @@ struct RoutingTests {
         }
     }
 
-    @Test("requests in flight: a busy deployment is passed over, and every exchange path uncounts exactly once")
+    @Test("least-busy: a busy deployment is passed over, and every exchange path uncounts exactly once")
     func inFlightAccounting() async throws {
         try await withSimulators([SimulatorConfiguration(models: ["m"]), SimulatorConfiguration(models: ["m"])]) { sims in
-            let configuration = testConfiguration([("pool", [(sims[0].baseURL, "m"), (sims[1].baseURL, "m")])])
+            let configuration = testConfiguration([("pool", [(sims[0].baseURL, "m"), (sims[1].baseURL, "m")])]) { $0.routing.strategy = .leastBusy }
             try await withBridge(configuration) { bridge in
                 await eventually("both up") { bridge.context.healthSnapshot().allSatisfy { $0.state == .up } }
                 let words = Array(repeating: "slow", count: 200).joined(separator: " ")

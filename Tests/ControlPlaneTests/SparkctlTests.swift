@@ -51,11 +51,11 @@ struct SparkctlTests {
             let result = try await Sparkctl.run(["aliases", "--socket", path])
             #expect(result.status == 0, "\(result)")
             #expect(result.stdout == """
-                ALIAS           MATCH    MODEL                              BACKEND        URL
-                claude-*haiku*  pattern  Qwen/Qwen3-Coder-30B-A3B-Instruct  10.0.0.1:8888  http://10.0.0.1:8888/v1
-                claude-*        pattern  Qwen/Qwen3-Coder-30B-A3B-Instruct  10.0.0.1:8888  http://10.0.0.1:8888/v1
-                                         Qwen/Qwen3-235B                    10.0.0.2:8000  http://10.0.0.2:8000/v1
-                qwen            exact    Qwen/Qwen3-235B                    10.0.0.2:8000  http://10.0.0.2:8000/v1
+                ALIAS           MATCH    ROUTING           MODEL                              BACKEND        URL
+                claude-*haiku*  pattern  -                 Qwen/Qwen3-Coder-30B-A3B-Instruct  10.0.0.1:8888  http://10.0.0.1:8888/v1
+                claude-*        pattern  session-affinity  Qwen/Qwen3-Coder-30B-A3B-Instruct  10.0.0.1:8888  http://10.0.0.1:8888/v1
+                                                           Qwen/Qwen3-235B                    10.0.0.2:8000  http://10.0.0.2:8000/v1
+                qwen            exact    -                 Qwen/Qwen3-235B                    10.0.0.2:8000  http://10.0.0.2:8000/v1
                 default model: claude-*
 
                 """)

@@ -91,6 +91,9 @@ struct ControlReportTests {
         #expect(result["default_model"] is NSNull)
         let alias = try #require((result["aliases"] as? [[String: Any]])?.first)
         #expect(alias["is_pattern"] as? Bool == true)
+        #expect(alias["routing"] == nil, "a single deployment has no routing")
+        let pooled = AliasInfo(name: "p", isPattern: false, deployments: [], routing: "session-affinity")
+        #expect(try JSONDecoder().decode(AliasInfo.self, from: JSONEncoder().encode(pooled)) == pooled)
     }
 
     @Test("a reload report says changed when any list is non-empty, and reads without warnings")

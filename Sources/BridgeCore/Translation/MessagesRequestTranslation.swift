@@ -25,6 +25,19 @@ public struct MessagesRequestTranslation: Sendable {
         options: RequestTranslationOptions = RequestTranslationOptions(),
         resolveModel: (String) throws(AnthropicError) -> String
     ) throws(AnthropicError) -> MessagesRequestTranslation {
+        try translate(body: body, endpoint: endpoint, options: options) { (routing: RoutingRequest) throws(AnthropicError) in
+            try resolveModel(routing.model)
+        }
+    }
+
+    /// Like ``translate(body:endpoint:options:resolveModel:)``, for a caller that routes by more than
+    /// the model name: `route` sees the request's ``RoutingRequest`` (its session, for session affinity).
+    public static func translate(
+        body: [UInt8],
+        endpoint: AnthropicRequest.Endpoint,
+        options: RequestTranslationOptions = RequestTranslationOptions(),
+        route: (RoutingRequest) throws(AnthropicError) -> String
+    ) throws(AnthropicError) -> MessagesRequestTranslation {
         let json: JSONValue
         do {
             json = try JSONParser.parse(body)
@@ -32,7 +45,27 @@ public struct MessagesRequestTranslation: Sendable {
             throw AnthropicError(.invalidRequest, "The request body is not valid JSON: \(error)")
         }
         let request = try AnthropicRequest(json: json, endpoint: endpoint)
-        let translated = try RequestTranslator.translate(request, options: options, resolveModel: resolveModel)
-        return MessagesRequestTranslation(clientModel: request.model, translated: translated, session: ClientSession.id(in: json))
+        let session = ClientSession.id(in: json)
+        let translated = try RequestTranslator.translate(request, options: options) { (model: String) throws(AnthropicError) in
+            try route(RoutingRequest(model: model, request: request, session: session))
+        }
+        return MessagesRequestTranslation(clientModel: request.model, translated: translated, session: session)
+    }
+}
+
+/// What routing sees of a request when it picks a deployment: the model name the client asked for,
+/// and what identifies its conversation.
+public struct RoutingRequest: Sendable {
+    /// The client's model name.
+    public let model: String
+    /// The validated request.
+    public let request: AnthropicRequest
+    /// Claude Code's session id from `metadata.user_id`.
+    public let session: String?
+
+    /// The request's ``SessionKey`` without the session header: computed on demand, as only session
+    /// affinity over several deployments needs it.
+    public func sessionKey() -> SessionKey? {
+        SessionKey(request: request, metadataSession: session)
     }
 }

@@ -15,12 +15,12 @@ struct AliasesCommand: ParsableCommand {
         let report = try DaemonConnection.report(.aliases, expecting: AliasesReport.self, options: options)
         if options.json { return printJSON(report) }
         let style = Style.stdout
-        var table = TextTable(headings: ["ALIAS", "MATCH", "MODEL", "BACKEND", "URL"])
+        var table = TextTable(headings: ["ALIAS", "MATCH", "ROUTING", "MODEL", "BACKEND", "URL"])
         for alias in report.aliases {
             for (index, deployment) in alias.deployments.enumerated() {
                 let first = index == 0
                 table.append([
-                    first ? alias.name : "", first ? (alias.isPattern ? "pattern" : "exact") : "",
+                    first ? alias.name : "", first ? (alias.isPattern ? "pattern" : "exact") : "", first ? (alias.routing ?? "-") : "",
                     deployment.model, deployment.backend, style.dim(deployment.url),
                 ])
             }

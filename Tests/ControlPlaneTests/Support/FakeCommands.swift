@@ -98,7 +98,7 @@ enum Fixtures {
             AliasInfo(name: "claude-*", isPattern: true, deployments: [
                 AliasDeployment(model: "Qwen/Qwen3-Coder-30B-A3B-Instruct", backend: "10.0.0.1:8888", url: "http://10.0.0.1:8888/v1"),
                 AliasDeployment(model: "Qwen/Qwen3-235B", backend: "10.0.0.2:8000", url: "http://10.0.0.2:8000/v1"),
-            ]),
+            ], routing: "session-affinity"),
             AliasInfo(name: "qwen", isPattern: false, deployments: [
                 AliasDeployment(model: "Qwen/Qwen3-235B", backend: "10.0.0.2:8000", url: "http://10.0.0.2:8000/v1"),
             ]),
