@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeCore
-import Foundation
+import FoundationEssentials
 
 /// Whether routing may send a new request to a deployment's backend.
 enum DeploymentAvailability: Sendable, Hashable {
