@@ -28,3 +28,6 @@ struct DeliveryRound<Loop, Item> {
         return groups
     }
 }
+
+extension DeliveryRound: Sendable where Loop: Sendable, Item: Sendable {}
+extension DeliveryRound.Group: Sendable where Loop: Sendable, Item: Sendable {}
