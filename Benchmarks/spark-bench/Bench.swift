@@ -165,25 +165,8 @@ final class Bench {
             }
         }
 
-        /// Each load in turn, each path in turn at that load.
         func measureLevels(_ workload: Workload, _ concurrencies: [Int], profile: (Int) -> LoadProfile) async throws -> [LoadLevel] {
-            var levels: [LoadLevel] = []
-            for concurrency in concurrencies {
-                var level = LoadLevel(label: String(concurrency), concurrency: concurrency)
-                for kind in order {
-                    let (path, probe) = paths[kind]!
-                    let (result, use) = await ResourceMeter(probe: probe).measure {
-                        await generator.run(path.request(for: workload), profile: profile(concurrency))
-                    }
-                    level.measurements[kind] = Measurement(path: kind, result: result, proxy: use)
-                    let figure = workload.streams ? "TTFT p99 \(BenchReport.ms(result.firstToken.p99)) ms" : "p50 \(BenchReport.ms(result.total.p50)) ms"
-                    log("  \(workload.name) ×\(concurrency) \(kind.rawValue): \(result.completed) ok, \(result.failed) failed, \(figure)")
-                    // Let sockets in TIME_WAIT and the proxies' buffers settle between paths.
-                    try await Task.sleep(for: .milliseconds(300))
-                }
-                levels.append(level)
-            }
-            return levels
+            try await self.measureLevels(workload, concurrencies, paths: paths, order: order, profile: profile)
         }
 
         log("scenario 1a: small non-streaming requests, backend answers after \(plan.smallTTFTMilliseconds) ms")
@@ -229,5 +212,93 @@ final class Bench {
         }
         if !bridge.isRunning { throw BenchError("spark-bridge exited during the benchmark; see \(workDirectory.path)") }
         return report
+    }
+
+    /// Each load in turn, each path in turn at that load.
+    private func measureLevels(
+        _ workload: Workload, _ concurrencies: [Int], paths: [PathKind: (BenchPath, ProcessProbe)], order: [PathKind],
+        profile: (Int) -> LoadProfile
+    ) async throws -> [LoadLevel] {
+        var levels: [LoadLevel] = []
+        for concurrency in concurrencies {
+            var level = LoadLevel(label: String(concurrency), concurrency: concurrency)
+            for kind in order {
+                let (path, probe) = paths[kind]!
+                let (result, use) = await ResourceMeter(probe: probe).measure {
+                    await generator.run(path.request(for: workload), profile: profile(concurrency))
+                }
+                level.measurements[kind] = Measurement(path: kind, result: result, proxy: use)
+                let figure = workload.streams ? "TTFT p99 \(BenchReport.ms(result.firstToken.p99)) ms" : "p50 \(BenchReport.ms(result.total.p50)) ms"
+                log("  \(workload.name) ×\(concurrency) \(kind.rawValue): \(result.completed) ok, \(result.failed) failed, \(figure)")
+                // Let sockets in TIME_WAIT and the proxies' buffers settle between paths.
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            levels.append(level)
+        }
+        return levels
+    }
+
+    /// `--scenario`: vllm-sim directly and through spark-bridge only, the chosen scenarios only, at the
+    /// plan's loads; returns their figures as text (direct and bridge side by side, and what the bridge
+    /// adds), for before/after comparisons of one change.
+    func runOnly(_ scenarios: Set<BenchScenario>) async throws -> String {
+        let sim = try startSimulator()
+        let (bridge, bridgePort, _) = try startBridge(tag: "main")
+        let paths: [PathKind: (BenchPath, ProcessProbe)] = [
+            .direct: (BenchPath(kind: .direct, host: "127.0.0.1", port: simPort, apiKey: ""), ProcessProbe(pid: sim.pid)),
+            .bridge: (BenchPath(kind: .bridge, host: "127.0.0.1", port: bridgePort, apiKey: Self.apiKey), ProcessProbe(pid: bridge.pid)),
+        ]
+        let order: [PathKind] = [.direct, .bridge]
+        try await Task.sleep(for: .seconds(1))
+        var out = ""
+        if scenarios.contains(.smallTimed) {
+            let small = try Workload.chat(
+                name: "small", clientModel: Self.clientModel, backendModel: Self.backendModel, stream: false,
+                words: plan.smallWords, ttftMilliseconds: plan.smallTTFTMilliseconds, tokensPerSecond: 0
+            )
+            log("small-timed: backend answers after \(plan.smallTTFTMilliseconds) ms")
+            let levels = try await measureLevels(small, plan.smallConcurrency, paths: paths, order: order) {
+                LoadProfile(concurrency: $0, warmup: plan.smallWarmup, duration: plan.smallDuration)
+            }
+            out += "small-timed (\(plan.smallTTFTMilliseconds) ms backend)\n"
+            for level in levels {
+                guard let direct = level.measurements[.direct], let bridged = level.measurements[.bridge] else { continue }
+                let (d, b) = (direct.result, bridged.result)
+                let ms = BenchReport.ms
+                out += "  c=\(level.concurrency): direct p50 \(ms(d.total.p50)) p99 \(ms(d.total.p99)) ms, bridge p50 \(ms(b.total.p50)) p99 \(ms(b.total.p99)) ms, "
+                out += "added p50 \(ms(b.total.p50 - d.total.p50)) p99 \(ms(b.total.p99 - d.total.p99)) ms, \(b.completed)/\(b.samples.count) ok, "
+                out += "CPU per request sim \(Self.microsecondsPer(direct.proxy, d.completed)) µs, bridge \(Self.microsecondsPer(bridged.proxy, b.completed)) µs\n"
+            }
+        }
+        if scenarios.contains(.streams) {
+            let stream = try Workload.chat(
+                name: "stream", clientModel: Self.clientModel, backendModel: Self.backendModel, stream: true,
+                words: plan.streamTokens, ttftMilliseconds: plan.streamTTFTMilliseconds, tokensPerSecond: plan.streamTokensPerSecond
+            )
+            log("streams: \(plan.streamTokens) tokens at \(plan.streamTokensPerSecond) tokens/s")
+            let levels = try await measureLevels(stream, plan.streamConcurrency, paths: paths, order: order) {
+                LoadProfile(concurrency: $0, duration: plan.streamDuration, grace: .seconds(60))
+            }
+            out += "streams (\(plan.streamTokens) tokens at \(plan.streamTokensPerSecond)/s)\n"
+            for level in levels {
+                guard let direct = level.measurements[.direct], let bridged = level.measurements[.bridge] else { continue }
+                let (d, b) = (direct.result, bridged.result)
+                let events = { (r: LoadResult) in r.samples.reduce(0) { $0 + $1.tokenEvents } }
+                let ms = BenchReport.ms
+                out += "  \(level.concurrency) streams: TTFT p50/p99 direct \(ms(d.firstToken.p50))/\(ms(d.firstToken.p99)) ms, "
+                out += "bridge \(ms(b.firstToken.p50))/\(ms(b.firstToken.p99)) ms, added p99 \(ms(b.firstToken.p99 - d.firstToken.p99)) ms; "
+                out += "complete \(b.completed)/\(b.samples.count) (direct \(d.completed)/\(d.samples.count)); "
+                out += "CPU per event sim \(Self.microsecondsPer(direct.proxy, events(d))) µs, bridge \(Self.microsecondsPer(bridged.proxy, events(b))) µs "
+                out += "(\(String(format: "%.2f", bridged.proxy?.cores ?? 0)) cores)\n"
+            }
+        }
+        if !bridge.isRunning { throw BenchError("spark-bridge exited during the benchmark; see \(workDirectory.path)") }
+        return out
+    }
+
+    /// CPU microseconds of `use` per unit of `count`, formatted; "—" without either.
+    private static func microsecondsPer(_ use: ResourceUse?, _ count: Int) -> String {
+        guard let use, count > 0 else { return "—" }
+        return String(format: "%.1f", use.cpuSeconds * 1e6 / Double(count))
     }
 }

@@ -35,6 +35,17 @@ struct SparkBench: AsyncParsableCommand {
     @Flag(help: "Short runs at small loads: checks the harness works, measures nothing worth reporting.")
     var quick = false
 
+    @Option(help: ArgumentHelp(
+        "Run only these scenarios (repeatable): small-timed (1a), streams (2), wakeup (the eventfd round trip between two threads); prints their figures and writes no report.",
+        valueName: "name"))
+    var scenario: [BenchScenario] = []
+
+    @Option(help: "With --scenario: the concurrency levels of small-timed (comma-separated, e.g. 1).")
+    var smallConcurrency: String?
+
+    @Option(help: "With --scenario: the stream counts of streams (comma-separated, e.g. 256,1024).")
+    var streamConcurrency: String?
+
     mutating func run() async throws {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
@@ -42,7 +53,23 @@ struct SparkBench: AsyncParsableCommand {
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 
         let binaries = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-        let plan = quick ? BenchPlan.quick : BenchPlan.full
+        var plan = quick ? BenchPlan.quick : BenchPlan.full
+        if !scenario.isEmpty {
+            if let levels = try Self.levels(smallConcurrency) { plan.smallConcurrency = levels }
+            if let levels = try Self.levels(streamConcurrency) { plan.streamConcurrency = levels }
+            if scenario.contains(.wakeup) { print(WakeupCost.measure().summary) }
+            let served = Set(scenario).subtracting([.wakeup])
+            guard !served.isEmpty else { return }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
+            let bench = try Bench(
+                binDirectory: binaries, configPath: config, litellmExecutable: nil, plan: plan,
+                generator: LoadGenerator(group: group)
+            )
+            defer { bench.stopAll() }
+            print(try await bench.runOnly(served))
+            try await group.shutdownGracefully()
+            return
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
         let bench = try Bench(
             binDirectory: binaries, configPath: config, litellmExecutable: litellm, plan: plan,
@@ -59,4 +86,19 @@ struct SparkBench: AsyncParsableCommand {
         print("spark-bench: wrote \(output)")
         try await group.shutdownGracefully()
     }
+
+    /// "1,16" → [1, 16]; nil for nil.
+    private static func levels(_ text: String?) throws -> [Int]? {
+        guard let text else { return nil }
+        let levels = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !levels.isEmpty, levels.allSatisfy({ $0 > 0 }) else { throw ValidationError("expected positive counts like 256,1024, got \(text)") }
+        return levels
+    }
+}
+
+/// A scenario `--scenario` can run alone.
+enum BenchScenario: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case smallTimed = "small-timed"
+    case streams
+    case wakeup
 }

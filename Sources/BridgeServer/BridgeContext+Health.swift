@@ -55,6 +55,6 @@ extension BridgeContext {
     /// a transport error or 5xx is reported to the health monitor.
     func startUpstream(_ request: UpstreamRequest, to deployment: Deployment, channel: any Channel, consumer: some UpstreamConsumer) -> UpstreamCall {
         let ticket = InFlightTicket(deployment: deployment, router: router, health: health)
-        return UpstreamCall.start(request, on: transport, channel: channel, consumer: TrackedUpstreamConsumer(consumer, ticket: ticket))
+        return UpstreamCall.start(request, on: transport, deliveries: deliveries, channel: channel, consumer: TrackedUpstreamConsumer(consumer, ticket: ticket))
     }
 }

@@ -15,6 +15,9 @@ public final class BridgeContext: Sendable {
     private let drainingFlag = NIOLockedValueBox(false)
     let router = DeploymentRouter()
     public let transport: UpstreamTransport
+    /// Hands upstream responses to the event loops once per round of the curl thread (the transport's
+    /// round listener).
+    let deliveries = LoopDeliveries()
     public let logger: Logger
     public let metrics: BridgeMetrics
     public let tracker = RequestTracker()
@@ -34,6 +37,7 @@ public final class BridgeContext: Sendable {
     public init(configuration: BridgeConfiguration, transport: UpstreamTransport, logger: Logger, metrics: BridgeMetrics = BridgeMetrics()) {
         snapshot = NIOLockedValueBox(configuration)
         self.transport = transport
+        transport.setRoundListener(deliveries)
         self.logger = logger
         self.metrics = metrics
         health = HealthMonitor(configuration: configuration, transport: transport, logger: logger)

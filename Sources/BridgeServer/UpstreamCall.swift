@@ -18,9 +18,11 @@ protocol UpstreamConsumer: AnyObject {
 /// and resumes when both have drained. Memory per stream stays bounded whatever the client's speed.
 ///
 /// What the curl thread receives (the head, body bytes, the end) is queued and handed over in batches:
-/// it schedules a delivery task on the event loop only when none is pending. A small answer read in one
-/// go costs one task (one wake-up of the loop) for head, body and end together, and under load one task
-/// (one write and flush to the client) carries every chunk that arrived meanwhile.
+/// the call asks ``LoopDeliveries`` for a delivery only when none is pending, and that hands every
+/// call's delivery to its event loop when the curl thread's round ends, one task per loop. A small
+/// answer read in one go costs one task (one wake-up of the loop) for head, body and end together, and
+/// under load one task per loop carries every chunk of every stream that arrived meanwhile (one write
+/// and flush per stream).
 final class UpstreamCall: Sendable {
     /// Bytes handed to the event loop but not yet consumed, past which the transfer pauses.
     static let maximumPendingBytes = 256 * 1024
@@ -31,19 +33,35 @@ final class UpstreamCall: Sendable {
         var handle: UpstreamHandle?
     }
 
-    private let channel: any Channel
-    private let flow = NIOLockedValueBox(Flow())
+    /// One call's pending delivery: run on its event loop, it hands everything queued to the consumer.
+    struct Delivery: Sendable {
+        let call: UpstreamCall
+        let consumer: NIOLoopBound<any UpstreamConsumer>
 
-    private init(channel: any Channel) {
-        self.channel = channel
+        var eventLoop: any EventLoop { call.channel.eventLoop }
+
+        /// On the loop.
+        func run() {
+            call.deliver(to: consumer)
+        }
     }
 
-    /// Starts `request` and delivers its response to `consumer` on `channel`'s event loop.
+    private let channel: any Channel
+    private let deliveries: LoopDeliveries
+    private let flow = NIOLockedValueBox(Flow())
+
+    private init(channel: any Channel, deliveries: LoopDeliveries) {
+        self.channel = channel
+        self.deliveries = deliveries
+    }
+
+    /// Starts `request` and delivers its response to `consumer` on `channel`'s event loop, through
+    /// `deliveries` (the round listener of `transport`).
     static func start(
-        _ request: UpstreamRequest, on transport: UpstreamTransport, channel: any Channel, consumer: some UpstreamConsumer
+        _ request: UpstreamRequest, on transport: UpstreamTransport, deliveries: LoopDeliveries, channel: any Channel, consumer: some UpstreamConsumer
     ) -> UpstreamCall {
         channel.eventLoop.preconditionInEventLoop()
-        let call = UpstreamCall(channel: channel)
+        let call = UpstreamCall(channel: channel, deliveries: deliveries)
         let sink = Sink(call: call, consumer: NIOLoopBound(consumer, eventLoop: channel.eventLoop))
         let handle = transport.start(request, sink: sink)
         call.flow.withLockedValue { $0.handle = handle }
@@ -67,7 +85,7 @@ final class UpstreamCall: Sendable {
 
     private func schedule(_ action: UpstreamFlowStateMachine.QueueAction, to consumer: NIOLoopBound<any UpstreamConsumer>) {
         guard case .scheduleDelivery = action else { return }
-        channel.eventLoop.execute { self.deliver(to: consumer) }
+        deliveries.add(Delivery(call: self, consumer: consumer))
     }
 
     /// On the loop: hands everything queued to the consumer, in order.

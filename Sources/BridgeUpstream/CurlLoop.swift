@@ -32,6 +32,12 @@ final class CurlLoop: @unchecked Sendable {
         var commands: [Command] = []
         var shutdownRequested = false
         var stopped = false
+        /// The curl thread is in (or about to enter) `epoll_wait` with no command left: the next
+        /// submitter wakes it. While it is awake, submitters only queue (it takes the queue before it
+        /// waits again), so a burst of commands costs one `eventfd` write, not one each.
+        var waiting = false
+        /// Told when each round ends (see ``UpstreamRoundListener``).
+        var roundListener: (any UpstreamRoundListener)?
     }
 
     struct JoinState {
@@ -118,9 +124,17 @@ final class CurlLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             guard !inbox.shutdownRequested else { return false }
             inbox.commands.append(command)
-            wake()
+            if inbox.waiting {
+                inbox.waiting = false
+                wake()
+            }
             return true
         }
+    }
+
+    /// Sets the listener told when each round of the curl thread ends.
+    func setRoundListener(_ listener: any UpstreamRoundListener) {
+        inbox.withLock { $0.roundListener = listener }
     }
 
     func start(_ request: UpstreamRequest, sink: any UpstreamSink) -> UpstreamHandle {
@@ -132,6 +146,7 @@ final class CurlLoop: @unchecked Sendable {
             transfer.isCompleted.store(true, ordering: .releasing)
             transfer.sink = nil
             sink.completed(.failure(.cancelled))
+            inbox.withLock { $0.roundListener }?.upstreamRoundEnded()
         }
         return UpstreamHandle(transfer: transfer, loop: self)
     }
@@ -167,10 +182,11 @@ final class CurlLoop: @unchecked Sendable {
         setThreadName(configuration.threadName)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         while true {
-            let (commands, shuttingDown) = inbox.withLock { inbox in
+            let (commands, shuttingDown, roundListener) = inbox.withLock { inbox in
                 let commands = inbox.commands
                 inbox.commands = []
-                return (commands, inbox.shutdownRequested)
+                inbox.waiting = false
+                return (commands, inbox.shutdownRequested, inbox.roundListener)
             }
             for command in commands {
                 switch command {
@@ -194,7 +210,16 @@ final class CurlLoop: @unchecked Sendable {
                 _ = curl_multi_socket_action(multi, ccurl_socket_timeout, 0, &running)
             }
             drainCompletions()
-            let timeout = checkDeadlines()
+            var timeout = checkDeadlines()
+            roundListener?.upstreamRoundEnded()
+            // Commands queued since the top of the round were not announced (`waiting` was false): take
+            // them at once instead of sleeping on them.
+            let mustPoll = inbox.withLock { inbox in
+                if !inbox.commands.isEmpty || inbox.shutdownRequested { return true }
+                inbox.waiting = true
+                return false
+            }
+            if mustPoll { timeout = 0 }
             let count = epoll_wait(epoll, &events, Int32(events.count), timeout)
             for index in 0..<max(0, Int(count)) {
                 let event = events[index]
@@ -215,6 +240,7 @@ final class CurlLoop: @unchecked Sendable {
         for transfer in Array(transfers.values) {
             finish(transfer, .failure(.cancelled))
         }
+        inbox.withLock { $0.roundListener }?.upstreamRoundEnded()
         for easy in idleEasyHandles { curl_easy_cleanup(easy) }
         idleEasyHandles = []
         // After `stopped` is set no thread writes to `wakeup`, so the multi handle and descriptors can go. Its cleanup

@@ -8,7 +8,8 @@ import Synchronization
 /// is due, an `epoll` set waits for them, and `curl_multi_socket_action` runs only the transfer whose socket
 /// is ready, so the cost of an event does not grow with the number of open streams. It also checks the
 /// first-byte and idle timers. Other threads hand it work (start, resume, cancel, shutdown) through a
-/// mutex-protected queue and an `eventfd` in the same `epoll` set, so cancellation and resumption are prompt.
+/// mutex-protected queue and an `eventfd` in the same `epoll` set, so cancellation and resumption are prompt;
+/// the `eventfd` is written only when the thread is waiting, so commands queued while it works cost no wake-up.
 ///
 /// Keep-alive: finished transfers leave their connection in the multi handle's pool, and the next request to
 /// the same host reuses it (see ``Configuration``).
@@ -71,6 +72,13 @@ public final class UpstreamTransport: Sendable {
     @discardableResult
     public func start(_ request: UpstreamRequest, sink: any UpstreamSink) -> UpstreamHandle {
         loop.start(request, sink: sink)
+    }
+
+    /// Sets the listener told on the curl thread each time a round of its loop ends, so sinks can hand
+    /// what they received to other threads once per round (see ``UpstreamRoundListener``). Replaces the
+    /// previous one.
+    public func setRoundListener(_ listener: any UpstreamRoundListener) {
+        loop.setRoundListener(listener)
     }
 
     /// Cancels every request (each sink gets `completed(.failure(.cancelled))`), closes all connections and
