@@ -29,6 +29,8 @@ public final class BridgeMetrics: Sendable {
     private struct RequestHandles: Sendable {
         var byAlias: [String: AliasHandles] = [:]
         var requests: [String: Metrics.Counter] = [:]
+        /// Made on an alias's first upstream call, so an alias that never called a backend shows none.
+        var upstreamCalls: [String: Metrics.Counter] = [:]
     }
 
     public init() {
@@ -84,7 +86,15 @@ public final class BridgeMetrics: Sendable {
     /// Backend requests made for one client request (`spark_bridge_upstream_calls_total` over
     /// `spark_bridge_requests_total` is the calls per request: 1 when no first call is refused).
     func recordUpstreamCalls(_ count: Int, alias: String?) {
-        Metrics.Counter(label: "spark_bridge_upstream_calls_total", dimensions: [("alias", alias ?? "-")], factory: factory).increment(by: count)
+        let alias = alias ?? "-"
+        let counter = requestHandles.withLockedValue { cache in
+            cache.upstreamCalls[alias] ?? {
+                let made = Metrics.Counter(label: "spark_bridge_upstream_calls_total", dimensions: [("alias", alias)], factory: factory)
+                cache.upstreamCalls[alias] = made
+                return made
+            }()
+        }
+        counter.increment(by: count)
     }
 
     /// A backend request that failed below HTTP (refused, timed out, reset) or with an error status.

@@ -111,50 +111,61 @@ final class RequestRecord {
     /// duration, tokens in and out, as text and as structured metadata.
     func log(status: Int?, to logger: Logger, metrics: BridgeMetrics) {
         let elapsed = ContinuousClock.now - started
-        let duration = Int(elapsed.inMilliseconds)
-        var metadata: Logger.Metadata = [
-            "REQUEST_ID": "\(requestID)",
-            "STATUS": "\(status ?? 0)",
-            "DURATION_MS": "\(duration)",
-        ]
-        var text = "\(requestID) \(method) \(Self.clipped(path))"
+        // Built once per request: each number is written once for the text and the metadata, the text
+        // as bytes appended in place, the metadata with room for every field (no rehashing).
+        let statusText = String(status ?? 0)
+        let durationText = String(Int(elapsed.inMilliseconds))
+        var metadata = Logger.Metadata(minimumCapacity: 11)
+        metadata["REQUEST_ID"] = .string(requestID)
+        metadata["STATUS"] = .string(statusText)
+        metadata["DURATION_MS"] = .string(durationText)
+        var line = LogLine()
+        line.append(requestID, " ", method)
+        line.append(" ", Self.clipped(path))
         if let clientModel {
             let clientModel = Self.clipped(clientModel)
-            let target = [backendModel, backend].compactMap { $0 }.joined(separator: " @ ")
-            text += " \(clientModel)"
-            if let alias, alias != clientModel { text += " (alias \(alias))" }
-            if !target.isEmpty { text += " -> \(target)" }
-            metadata["ALIAS"] = "\(alias ?? clientModel)"
+            line.append(" ", clientModel)
+            if let alias, alias != clientModel { line.append(" (alias ", alias, ")") }
+            switch (backendModel, backend) {
+            case let (model?, backend?): line.append(" -> ", model, " @ ", backend)
+            case let (model?, nil): line.append(" -> ", model)
+            case let (nil, backend?): line.append(" -> ", backend)
+            case (nil, nil): break
+            }
+            metadata["ALIAS"] = .string(alias ?? clientModel)
         }
-        if let backendModel { metadata["BACKEND_MODEL"] = "\(backendModel)" }
-        if let backend { metadata["BACKEND"] = "\(backend)" }
+        if let backendModel { metadata["BACKEND_MODEL"] = .string(backendModel) }
+        if let backend { metadata["BACKEND"] = .string(backend) }
         if let routing, routing != .only {
-            text += " route=\(routing.rawValue)"
-            metadata["ROUTE"] = "\(routing.rawValue)"
+            line.append(" route=", routing.rawValue)
+            metadata["ROUTE"] = .string(routing.rawValue)
         }
-        text += " status=\(status ?? 0)"
+        line.append(" status=", statusText)
         if let firstTokenAt {
-            let ttft = Int((firstTokenAt - started).inMilliseconds)
-            text += " ttft_ms=\(ttft)"
-            metadata["TTFT_MS"] = "\(ttft)"
+            let ttft = String(Int((firstTokenAt - started).inMilliseconds))
+            line.append(" ttft_ms=", ttft)
+            metadata["TTFT_MS"] = .string(ttft)
         }
-        text += " duration_ms=\(duration)"
+        line.append(" duration_ms=", durationText)
         if let usage {
-            let input = usage.inputTokens + usage.cacheReadInputTokens
-            text += " tokens_in=\(input) tokens_out=\(usage.outputTokens)"
-            metadata["INPUT_TOKENS"] = "\(input)"
-            metadata["OUTPUT_TOKENS"] = "\(usage.outputTokens)"
+            let input = String(usage.inputTokens + usage.cacheReadInputTokens)
+            let output = String(usage.outputTokens)
+            line.append(" tokens_in=", input, " tokens_out=", output)
+            metadata["INPUT_TOKENS"] = .string(input)
+            metadata["OUTPUT_TOKENS"] = .string(output)
         }
         if upstreamCalls > 0 {
-            text += " upstream_calls=\(upstreamCalls)"
-            metadata["UPSTREAM_CALLS"] = "\(upstreamCalls)"
+            let calls = String(upstreamCalls)
+            line.append(" upstream_calls=", calls)
+            metadata["UPSTREAM_CALLS"] = .string(calls)
         }
         if keepalivePings > 0 {
-            text += " pings=\(keepalivePings)"
-            metadata["KEEPALIVE_PINGS"] = "\(keepalivePings)"
+            let pings = String(keepalivePings)
+            line.append(" pings=", pings)
+            metadata["KEEPALIVE_PINGS"] = .string(pings)
         }
-        if let note { text += " (\(Self.clipped(note)))" }
-        logger.info("\(text)", metadata: metadata)
+        if let note { line.append(" (", Self.clipped(note), ")") }
+        logger.info(Logger.Message(stringLiteral: line.text), metadata: metadata)
         report(status: status ?? 0, elapsed: elapsed)
         if let upstreamError { metrics.recordUpstreamError(kind: upstreamError, backend: backend) }
         if upstreamCalls > 0 { metrics.recordUpstreamCalls(upstreamCalls, alias: alias) }
@@ -211,6 +222,35 @@ final class RequestRecord {
         fill(&event)
         hub.publish(event)
     }
+}
+
+/// The completion line's text, appended as UTF-8 bytes in place and made a `String` once.
+private struct LogLine {
+    private var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(256) }
+
+    mutating func append(_ piece: String) {
+        var piece = piece
+        piece.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func append(_ first: String, _ second: String) {
+        append(first)
+        append(second)
+    }
+
+    mutating func append(_ first: String, _ second: String, _ third: String) {
+        append(first, second)
+        append(third)
+    }
+
+    mutating func append(_ first: String, _ second: String, _ third: String, _ fourth: String) {
+        append(first, second)
+        append(third, fourth)
+    }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
 }
 
 /// Where requests report live: the activity board (`sparkctl top`) and the trace hub (`sparkctl trace`).

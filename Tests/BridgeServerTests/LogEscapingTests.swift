@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Foundation
 import Logging
 import Testing
 @testable import BridgeServer
@@ -33,6 +34,27 @@ struct LogEscapingTests {
     func printableUnchanged() {
         let text = "claude-sonnet-4 → Qwen/Qwen3 «été» 模型 🚀 status=200"
         #expect(ConsoleLogHandler.escaped(text) == text)
+    }
+
+    @Test("printable ASCII comes back as it is; a backslash or DEL after it is still escaped")
+    func asciiFastPath() {
+        let line = "req_1 POST /v1/messages claude-sonnet-4-5 -> Qwen/Qwen3 @ gpu-a status=200 duration_ms=3"
+        #expect(ConsoleLogHandler.escaped(line) == line)
+        #expect(ConsoleLogHandler.escaped(line + "\\") == line + #"\\"#)
+        #expect(ConsoleLogHandler.escaped(line + "\u{7F}") == line + #"\u007f"#)
+    }
+
+    @Test("the console timestamp is what Foundation's ISO 8601 format writes, for any second")
+    func timestamp() {
+        let seconds = [0, 59, 951_782_400, 1_709_164_800, 1_764_949_709, 4_102_444_799, 253_402_300_799]
+        for second in seconds {
+            #expect(ConsoleLogHandler.timestamp(secondsSince1970: second) == Date(timeIntervalSince1970: Double(second)).formatted(.iso8601))
+        }
+        var second = 1_700_000_000
+        for _ in 0..<200 {
+            second += 86_400 * 3 + 3_671
+            #expect(ConsoleLogHandler.timestamp(secondsSince1970: second) == Date(timeIntervalSince1970: Double(second)).formatted(.iso8601))
+        }
     }
 
     @Test("a client's path or model name is clipped in the log line, so one request cannot write kilobytes")

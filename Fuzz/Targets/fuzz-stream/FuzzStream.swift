@@ -10,7 +10,9 @@ import FuzzSupport
 /// in pieces; the stream translator must turn any payloads into a well-formed Anthropic event stream
 /// (`message_start`, blocks opened, filled with deltas of their own type and closed in order,
 /// `message_delta`, `message_stop`, or an `error` event) whose tool inputs are JSON objects; the
-/// whole-answer translation must give a message or an Anthropic error. Never a trap.
+/// whole-answer translation must give a message or an Anthropic error; the chunk reading's fast path
+/// (`ChatCompletionChunk(commonChunkBytes:)`) must give what the tree reading gives, on every payload
+/// and on the body itself. Never a trap.
 @main
 enum FuzzStream {
     static func main() { runFuzzer(test) }
@@ -25,6 +27,9 @@ enum FuzzStream {
         let whole = decode(body, pieceSize: body.count + 1)
         let pieces = decode(body, pieceSize: pieceSize)
         fuzzCheck(whole == pieces, "the SSE decoder's payloads depend on how the bytes were split")
+        for payload in (whole ?? []) + [body] {
+            fuzzCheck(UpstreamStreamItem(data: payload) == UpstreamStreamItem(treeData: payload), "the chunk fast path and the tree reading disagree")
+        }
 
         var translator = StreamTranslator(context: context)
         var events: [AnthropicStreamEvent] = []

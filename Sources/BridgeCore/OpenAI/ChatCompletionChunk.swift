@@ -125,8 +125,18 @@ public enum UpstreamStreamItem: Sendable, Equatable {
     /// `data: [DONE]`.
     case done
 
-    /// Reads one SSE `data` payload.
+    /// Reads one SSE `data` payload: the common chunk shape straight from its bytes
+    /// (``ChatCompletionChunk/init(commonChunkBytes:)``), anything else through the JSON tree.
     public init(data: [UInt8]) {
+        if let chunk = ChatCompletionChunk(commonChunkBytes: data) {
+            self = .chunk(chunk)
+            return
+        }
+        self.init(treeData: data)
+    }
+
+    /// Reads one SSE `data` payload through the JSON tree: the reading the fast path must agree with.
+    public init(treeData data: [UInt8]) {
         if data.elementsEqual("[DONE]".utf8) {
             self = .done
             return

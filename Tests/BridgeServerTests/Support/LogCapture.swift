@@ -7,6 +7,7 @@ final class LogCapture: Sendable {
     struct Line: Sendable {
         var level: Logger.Level
         var message: String
+        var metadata: Logger.Metadata = [:]
     }
 
     private let stored = NIOLockedValueBox<[Line]>([])
@@ -37,7 +38,7 @@ final class LogCapture: Sendable {
         }
 
         func log(event: LogEvent) {
-            capture.append(Line(level: event.level, message: event.message.description))
+            capture.append(Line(level: event.level, message: event.message.description, metadata: event.metadata ?? [:]))
         }
     }
 }
