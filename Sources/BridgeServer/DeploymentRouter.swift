@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
+import ControlProtocol
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -34,12 +35,15 @@ final class DeploymentRouter: Sendable {
     func choose(alias: String, from deployments: [Deployment], health: HealthMonitor) -> Result<Deployment, BackendsUnavailable> {
         // Read health before taking the router's lock: the two locks are never nested.
         let availability = deployments.map { health.availability(of: $0.apiBase) }
+        let queued = deployments.map { health.load(of: $0.apiBase)?.queued }
         return state.withLockedValue { state in
-            let candidates = zip(deployments, availability).map { deployment, availability in
-                DeploymentCandidate(
+            let candidates = deployments.indices.map { index in
+                let deployment = deployments[index]
+                return DeploymentCandidate(
                     backendName: deployment.backendName,
-                    availability: state.drained.contains(deployment.backendName) ? .drained : availability,
-                    inFlight: state.inFlight[Key(deployment), default: 0]
+                    availability: state.drained.contains(deployment.backendName) ? .drained : availability[index],
+                    inFlight: state.inFlight[Key(deployment), default: 0],
+                    backendQueued: queued[index]
                 )
             }
             let turn = state.turns[alias, default: 0]

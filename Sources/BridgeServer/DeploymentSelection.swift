@@ -18,6 +18,9 @@ struct DeploymentCandidate: Sendable, Hashable {
     var availability: DeploymentAvailability
     /// User requests on this deployment started and not completed.
     var inFlight: Int
+    /// Requests the backend itself reported running or waiting (vLLM's `/metrics`, every client's) at
+    /// its last health round; nil when unknown.
+    var backendQueued: Int? = nil
 }
 
 /// No deployment of an alias can take the request: every backend is drained. Answered 529
@@ -33,17 +36,35 @@ enum DeploymentSelection {
     ///
     /// Healthy deployments first, suspect ones when no healthy one is left, down ones when nothing
     /// else is (panic mode: a backend marked down may have come back since its last check, and trying
-    /// it costs a refused connection at worst); drained never. Among those, the fewest requests in
-    /// flight; ties are taken in turn (`turn` counts the alias's requests), which is plain round-robin
-    /// when the pool is idle.
+    /// it costs a refused connection at worst); drained never. Among those, the least busy
+    /// (``busyness(_:)``); ties are taken in turn (`turn` counts the alias's requests), which is plain
+    /// round-robin when the pool is idle.
     static func choose(_ candidates: [DeploymentCandidate], turn: Int) -> Int? {
         func with(_ accepts: (DeploymentAvailability) -> Bool) -> [Int] { candidates.indices.filter { accepts(candidates[$0].availability) } }
         var pool = with { $0 == .healthy }
         if pool.isEmpty { pool = with { $0 == .suspect } }
         if pool.isEmpty { pool = with { if case .down = $0 { true } else { false } } }
-        guard let least = pool.map({ candidates[$0].inFlight }).min() else { return nil }
-        let tied = pool.filter { candidates[$0].inFlight == least }
+        guard let least = pool.map({ busyness(candidates[$0]) }).min(by: <) else { return nil }
+        let tied = pool.filter { busyness(candidates[$0]) == least }
         return tied[Int(UInt(bitPattern: turn) % UInt(tied.count))]
+    }
+
+    /// How busy a deployment is, least first: the requests its backend holds, then this bridge's own in
+    /// flight to break ties. The backend's running + waiting counts every client sharing the GPU but is
+    /// up to one health round old; the bridge's in-flight count is current but sees only this bridge; the
+    /// larger of the two is taken, and the in-flight count alone when the backend's is unknown.
+    static func busyness(_ candidate: DeploymentCandidate) -> Busyness {
+        Busyness(requests: max(candidate.backendQueued ?? 0, candidate.inFlight), inFlight: candidate.inFlight)
+    }
+
+    /// The ranking key of ``busyness(_:)``: `requests`, then `inFlight`.
+    struct Busyness: Comparable, Hashable {
+        var requests: Int
+        var inFlight: Int
+
+        static func < (lhs: Busyness, rhs: Busyness) -> Bool {
+            (lhs.requests, lhs.inFlight) < (rhs.requests, rhs.inFlight)
+        }
     }
 
     /// Why no deployment of `alias` is available (every one is drained), naming each backend once:
