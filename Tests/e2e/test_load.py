@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from conftest import Process, Sim
-from support import ALIAS, ANTHROPIC_HEADERS, BACKEND_MODEL, CLIENT_TIMEOUT, directive, wait_until
+from support import ALIAS, ANTHROPIC_HEADERS, BACKEND_MODEL, CLIENT_TIMEOUT, directive, metric, wait_until
 
 
 class TwoBackendBridge:
@@ -104,6 +104,12 @@ def test_health_shows_vllm_load_and_least_busy_avoids_the_busy_gpu(busy_and_idle
     # /health serves the same document.
     served = httpx.get(bridge.url + "/health", timeout=CLIENT_TIMEOUT).json()
     assert backend_load(served, busy)["waiting"] == 2
+
+    # Our own /metrics exports the same figures per backend (names from the configuration only).
+    exposition = httpx.get(bridge.url + "/metrics", timeout=CLIENT_TIMEOUT).text
+    assert metric(exposition, "spark_bridge_backend_requests_waiting", backend=busy.url.removeprefix("http://")) == 2
+    assert metric(exposition, "spark_bridge_backend_requests_running", backend=busy.url.removeprefix("http://")) == 1
+    assert f'spark_bridge_backend_requests_waiting{{backend="{idle.url.removeprefix("http://")}"}} 0' in exposition
 
     # The table has the load columns, and the busy backend's row shows 1 running, 2 waiting.
     table = bridge.sparkctl("health")
