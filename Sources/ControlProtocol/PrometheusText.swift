@@ -37,64 +37,57 @@ public enum PrometheusText {
     public static func forEachSample(
         in page: some Collection<UInt8>, named names: Set<String>, _ body: (_ name: String, _ labels: [Label], _ value: Double?) -> Void
     ) {
-        var line: [UInt8] = []
-        line.reserveCapacity(256)
-        var overlong = false
+        let bytes = Array(page.prefix(maximumBytes))
+        var start = 0
         var lines = 0
-        for byte in page.prefix(maximumBytes) {
-            if byte == UInt8(ascii: "\n") {
-                if !overlong, let sample = parseSample(line, names: names) { body(sample.name, sample.labels, sample.value) }
-                line.removeAll(keepingCapacity: true)
-                overlong = false
-                lines += 1
-                if lines >= maximumLines { return }
-            } else if line.count < maximumLineBytes {
-                line.append(byte)
-            } else {
-                overlong = true
+        // A last line without its newline is not read: the page may have been cut, so its value may be too.
+        while lines < maximumLines, let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            if end - start <= maximumLineBytes, let sample = parseSample(bytes[start..<end], names: names) {
+                body(sample.name, sample.labels, sample.value)
             }
+            start = end + 1
+            lines += 1
         }
-        // A last line without its newline: the page may have been cut, so its value may be too.
     }
 
     /// One sample line (`name{labels} value [timestamp]`), or nil when it is a comment, blank,
     /// malformed, over a bound, or of another family.
-    static func parseSample(_ line: [UInt8], names: Set<String>) -> (name: String, labels: [Label], value: Double?)? {
-        var index = 0
-        func skipSpaces() { while index < line.count, line[index] == UInt8(ascii: " ") || line[index] == UInt8(ascii: "\t") { index += 1 } }
+    static func parseSample(_ line: ArraySlice<UInt8>, names: Set<String>) -> (name: String, labels: [Label], value: Double?)? {
+        var index = line.startIndex
+        func skipSpaces() { while index < line.endIndex, line[index] == UInt8(ascii: " ") || line[index] == UInt8(ascii: "\t") { index += 1 } }
         skipSpaces()
-        guard index < line.count, line[index] != UInt8(ascii: "#") else { return nil }
+        guard index < line.endIndex, line[index] != UInt8(ascii: "#") else { return nil }
         let nameStart = index
-        while index < line.count, isNameByte(line[index], first: index == nameStart) { index += 1 }
+        while index < line.endIndex, isNameByte(line[index], first: index == nameStart) { index += 1 }
         guard index > nameStart else { return nil }
         let name = String(decoding: line[nameStart..<index], as: UTF8.self)
         guard names.contains(name) else { return nil }
         var labels: [Label] = []
-        if index < line.count, line[index] == UInt8(ascii: "{") {
+        if index < line.endIndex, line[index] == UInt8(ascii: "{") {
             index += 1
             while true {
                 skipSpaces()
-                guard index < line.count else { return nil }
+                guard index < line.endIndex else { return nil }
                 if line[index] == UInt8(ascii: "}") { index += 1; break }
                 guard labels.count < maximumLabels else { return nil }
                 let labelStart = index
-                while index < line.count, isNameByte(line[index], first: index == labelStart), line[index] != UInt8(ascii: ":") { index += 1 }
+                while index < line.endIndex, isNameByte(line[index], first: index == labelStart), line[index] != UInt8(ascii: ":") { index += 1 }
                 guard index > labelStart else { return nil }
                 let labelName = String(decoding: line[labelStart..<index], as: UTF8.self)
                 skipSpaces()
-                guard index < line.count, line[index] == UInt8(ascii: "=") else { return nil }
+                guard index < line.endIndex, line[index] == UInt8(ascii: "=") else { return nil }
                 index += 1
                 skipSpaces()
-                guard index < line.count, line[index] == UInt8(ascii: "\"") else { return nil }
+                guard index < line.endIndex, line[index] == UInt8(ascii: "\"") else { return nil }
                 index += 1
                 var value: [UInt8] = []
                 while true {
-                    guard index < line.count, value.count <= maximumLabelValueBytes else { return nil }
+                    guard index < line.endIndex, value.count <= maximumLabelValueBytes else { return nil }
                     let byte = line[index]
                     index += 1
                     if byte == UInt8(ascii: "\"") { break }
                     if byte == UInt8(ascii: "\\") {
-                        guard index < line.count else { return nil }
+                        guard index < line.endIndex else { return nil }
                         let escaped = line[index]
                         index += 1
                         value.append(escaped == UInt8(ascii: "n") ? UInt8(ascii: "\n") : escaped)
@@ -105,15 +98,15 @@ public enum PrometheusText {
                 guard value.count <= maximumLabelValueBytes else { return nil }
                 labels.append(Label(name: labelName, value: String(decoding: value, as: UTF8.self)))
                 skipSpaces()
-                guard index < line.count else { return nil }
+                guard index < line.endIndex else { return nil }
                 if line[index] == UInt8(ascii: ",") { index += 1 }
             }
         }
         let spaceStart = index
         skipSpaces()
-        guard index > spaceStart, index < line.count else { return nil }
+        guard index > spaceStart, index < line.endIndex else { return nil }
         let valueStart = index
-        while index < line.count, line[index] != UInt8(ascii: " "), line[index] != UInt8(ascii: "\t") { index += 1 }
+        while index < line.endIndex, line[index] != UInt8(ascii: " "), line[index] != UInt8(ascii: "\t") { index += 1 }
         let value = number(line[valueStart..<index])
         return (name, labels, value)
     }
