@@ -36,7 +36,7 @@ enum BackendProbe {
             return (nil, "GET /metrics: HTTP \(response.status)")
         case .success(let response):
             guard let load = BackendLoad(prometheusPage: response.body, models: models, readAt: time) else {
-                return (nil, "GET /metrics: no vLLM figures for \(models.sorted().joined(separator: ", "))")
+                return (nil, "GET /metrics: no vLLM figures for its models")
             }
             return (load, nil)
         }

@@ -30,7 +30,7 @@ struct BackendProbeTests {
         let missing = BackendProbe.readLoad(.success(FetchedResponse(status: 404, body: Array("Not Found".utf8), truncated: false)), models: ["m"], at: now)
         #expect(missing.load == nil && missing.unserved == "GET /metrics: HTTP 404")
         let other = BackendProbe.readLoad(.success(FetchedResponse(status: 200, body: Array("up 1\n".utf8), truncated: false)), models: ["m"], at: now)
-        #expect(other.load == nil && other.unserved == "GET /metrics: no vLLM figures for m")
+        #expect(other.load == nil && other.unserved == "GET /metrics: no vLLM figures for its models")
         let failed = BackendProbe.readLoad(.failure(.connectTimeout), models: ["m"], at: now)
         #expect(failed.load == nil && failed.unserved == nil)
     }
