@@ -223,6 +223,7 @@ if Context.environment["SPARK_BRIDGE_FUZZ"] == "1" {
         ("fuzz-upstream-error", ["BridgeCore", "BridgeJSON"]),
         ("fuzz-config", ["BridgeConfig"]),
         ("fuzz-control", ["ControlProtocol"]),
+        ("fuzz-metrics", ["ControlProtocol"]),
     ]
     package.targets += [
         // libFuzzer's driver entry point (the runtime comes with `-sanitize=fuzzer`).

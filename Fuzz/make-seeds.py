@@ -95,3 +95,43 @@ lines = [
 ]
 for number, line in enumerate(lines):
     write(directory, f"line-{number}.json", json.dumps(line).encode())
+
+# vLLM /metrics pages: the current names (vLLM 0.10+, as vllm-sim serves them), the gpu_ names of
+# vLLM 0.8-0.9, the V0 engine's page (model_name only, swapped requests), two data-parallel engines,
+# and escaped label values.
+directory = reset("fuzz-metrics")
+
+
+def metrics_page(model, running, waiting, usage, queries, hits, legacy=False, engines=("0",)):
+    cache = "vllm:gpu_cache_usage_perc" if legacy else "vllm:kv_cache_usage_perc"
+    prefix = "vllm:gpu_prefix_cache" if legacy else "vllm:prefix_cache"
+    escaped = model.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    lines = ["# HELP python_gc_objects_collected_total Objects collected during gc",
+             "# TYPE python_gc_objects_collected_total counter",
+             'python_gc_objects_collected_total{generation="0"} 4556.0']
+    for name, kind, value in [("vllm:num_requests_running", "gauge", running), ("vllm:num_requests_waiting", "gauge", waiting),
+                              (cache, "gauge", usage), (f"{prefix}_queries_total", "counter", queries),
+                              (f"{prefix}_hits_total", "counter", hits)]:
+        lines += [f"# HELP {name} figure", f"# TYPE {name} {kind}"]
+        lines += [f'{name}{{engine="{engine}",model_name="{escaped}"}} {float(value)!r}' for engine in engines]
+    lines.append(f'vllm:time_to_first_token_seconds_bucket{{engine="0",le="+Inf",model_name="{escaped}"}} 12.0')
+    return ("\n".join(lines) + "\n").encode()
+
+
+write(directory, "current.txt", metrics_page("Qwen/Qwen3-Coder-30B-A3B-Instruct", 3, 2, 0.4375, 1200000, 900000))
+write(directory, "legacy.txt", metrics_page("Qwen/Qwen3-Coder-30B-A3B-Instruct", 1, 0, 0.02, 512, 0, legacy=True))
+write(directory, "data-parallel.txt", metrics_page("m", 4, 7, 0.9, 1e9, 2.5e8, engines=("0", "1")))
+write(directory, "escaped-label.txt", metrics_page('a"b\\c\nd', 0, 0, 0.0, 0, 0))
+write(directory, "v0-engine.txt", b"""# HELP vllm:num_requests_running Number of requests currently running on GPU.
+# TYPE vllm:num_requests_running gauge
+vllm:num_requests_running{model_name="m"} 1.0
+# HELP vllm:num_requests_swapped Number of requests swapped to CPU.
+# TYPE vllm:num_requests_swapped gauge
+vllm:num_requests_swapped{model_name="m"} 0.0
+# HELP vllm:num_requests_waiting Number of requests waiting to be processed.
+# TYPE vllm:num_requests_waiting gauge
+vllm:num_requests_waiting{model_name="m"} 5.0 1764000000000
+# HELP vllm:gpu_cache_usage_perc GPU KV-cache usage. 1 means 100 percent usage.
+# TYPE vllm:gpu_cache_usage_perc gauge
+vllm:gpu_cache_usage_perc{model_name="m"} NaN
+""")

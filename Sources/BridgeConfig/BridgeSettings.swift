@@ -100,6 +100,10 @@ public struct HealthSettings: Sendable, Equatable {
     public var failuresBeforeDown = 2
     /// `successes_before_up`: consecutive good probes that mark a down backend up.
     public var successesBeforeUp = 1
+    /// `read_backend_metrics`: each round also reads the backend's Prometheus `/metrics` (vLLM's
+    /// running and waiting requests, KV-cache usage, prefix-cache hits), shown by `sparkctl health`
+    /// and used by least-busy routing.
+    public var readBackendMetrics = true
 
     /// Every setting at its documented default.
     public init() {}

@@ -63,6 +63,7 @@ enum BridgeSettingsSection {
             health.read("timeout_seconds", into: &settings.health.timeout, context.positiveSeconds)
             health.read("failures_before_down", into: &settings.health.failuresBeforeDown) { context.integer($0, $1) }
             health.read("successes_before_up", into: &settings.health.successesBeforeUp) { context.integer($0, $1) }
+            health.read("read_backend_metrics", into: &settings.health.readBackendMetrics, context.bool)
             health.warnAboutUnread(unknownNote)
             if settings.health.timeout > settings.health.interval {
                 context.fail(

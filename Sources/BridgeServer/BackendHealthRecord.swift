@@ -25,6 +25,8 @@ struct BackendHealthRecord: Sendable, Equatable {
     /// The last warmup round since the backend came up succeeded.
     var warm = false
     var lastWarmupLatencyMs: Double?
+    /// The backend's own load from its `/metrics` at the last round; nil when not read.
+    var load: BackendLoad?
 
     /// A health check passed: counts toward up, clears the failure streak, suspicion and error.
     mutating func checkSucceeded(at time: Date, latencyMs: Double, models: [BackendModel], settings: HealthSettings) -> Transition? {

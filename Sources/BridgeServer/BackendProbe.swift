@@ -18,6 +18,30 @@ enum BackendProbe {
         )
     }
 
+    /// `GET /metrics` (vLLM's Prometheus page), limited like the check requests.
+    static func metricsRequest(for backend: Backend, settings: HealthSettings) -> UpstreamRequest {
+        let timeouts = UpstreamTimeouts(connect: settings.timeout, firstByte: settings.timeout, idle: settings.timeout)
+        let headers = BackendRequest.headers([("accept", "text/plain")], apiKey: backend.apiKey)
+        return UpstreamRequest(method: "GET", url: BackendURL.metrics(backend.apiBase), headers: headers, timeouts: timeouts)
+    }
+
+    /// What one read of `/metrics` gave: the load of the models called `models`, or why there is none
+    /// (`unserved`: the backend has no vLLM page there, logged once; nil with no load: the request
+    /// failed or was cancelled, which the check itself reports).
+    static func readLoad(_ page: Result<FetchedResponse, UpstreamError>, models: Set<String>, at time: Date) -> (load: BackendLoad?, unserved: String?) {
+        switch page {
+        case .failure:
+            return (nil, nil)
+        case .success(let response) where response.status != 200:
+            return (nil, "GET /metrics: HTTP \(response.status)")
+        case .success(let response):
+            guard let load = BackendLoad(prometheusPage: response.body, models: models, readAt: time) else {
+                return (nil, "GET /metrics: no vLLM figures for its models")
+            }
+            return (load, nil)
+        }
+    }
+
     /// The verdict on one check: the served models, or why the backend failed it. Nil when either
     /// request was cancelled (the monitor stopping, the transport shutting down): no verdict at all.
     static func evaluate(

@@ -23,6 +23,11 @@ enum BackendURL {
         root(apiBase) + "/health"
     }
 
+    /// vLLM serves its Prometheus page at the server root: `http://h:8888/v1` → `http://h:8888/metrics`.
+    static func metrics(_ apiBase: URL) -> String {
+        root(apiBase) + "/metrics"
+    }
+
     /// The base without trailing slashes.
     private static func base(_ url: URL) -> String {
         var text = url.absoluteString

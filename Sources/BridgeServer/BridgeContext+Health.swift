@@ -2,6 +2,7 @@
 import BridgeConfig
 import BridgeUpstream
 import ControlProtocol
+import Foundation
 import Logging
 import NIOCore
 
@@ -44,6 +45,13 @@ extension BridgeContext {
     /// The document `GET /health` serves and the control verb `health` answers.
     public func healthReport() -> HealthReport {
         HealthReport(aliases: configuration.aliases.allAliases.count, backends: healthSnapshot())
+    }
+
+    /// The backend's own load at `apiBase` (vLLM's `/metrics`: running, waiting, KV cache, prefix-cache
+    /// hits) at its last health round; nil when unknown. The backend is one engine, so the figures are
+    /// the same for every model it serves.
+    public func backendLoad(apiBase: URL) -> BackendLoad? {
+        health.load(of: apiBase)
     }
 
     /// User requests in flight on `deployment` (warmups and checks are not counted).

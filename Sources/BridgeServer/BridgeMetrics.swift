@@ -107,6 +107,17 @@ public final class BridgeMetrics: Sendable {
         Metrics.Gauge(label: "spark_bridge_backend_up", dimensions: [("backend", backend)], factory: factory).record(up ? 1 : 0)
     }
 
+    /// A backend's own load from its `/metrics` (`spark_bridge_backend_requests_running`, `…_waiting`,
+    /// `spark_bridge_backend_kv_cache_usage`), NaN while unknown so a stale figure never shows.
+    func recordBackendLoad(_ backend: String, _ load: BackendLoad?) {
+        func gauge(_ label: String, _ value: Double?) {
+            Metrics.Gauge(label: label, dimensions: [("backend", backend)], factory: factory).record(value ?? .nan)
+        }
+        gauge("spark_bridge_backend_requests_running", load?.running.map(Double.init))
+        gauge("spark_bridge_backend_requests_waiting", load?.waiting.map(Double.init))
+        gauge("spark_bridge_backend_kv_cache_usage", load?.kvCacheUsage)
+    }
+
     /// Warmups and health checks done so far (cumulative totals from the monitor), applied as counter
     /// increments so the exposed counters stay monotonic.
     func syncHealthCounters(_ counters: HealthCounters) {
@@ -141,7 +152,10 @@ public final class BridgeMetrics: Sendable {
 
     /// The Prometheus text exposition, with the backends' health brought up to date first.
     func exposition(health: [BackendHealth], counters: HealthCounters) -> [UInt8] {
-        for backend in health { recordBackendUp(backend.name, up: backend.state == .up) }
+        for backend in health {
+            recordBackendUp(backend.name, up: backend.state == .up)
+            recordBackendLoad(backend.name, backend.load)
+        }
         syncHealthCounters(counters)
         return registry.emitToBuffer()
     }

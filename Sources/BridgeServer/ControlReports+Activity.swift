@@ -27,7 +27,10 @@ extension ActivityReport {
         let backendRows = configuration.backends.map { backend in
             let report = healthByName[backend.name]
             let state = report.map { $0.drained ? "drained" : $0.state.rawValue } ?? BackendState.unknown.rawValue
-            return Self.row(name: backend.name, state: state, traffic: traffic.backends[backend.name], maxModelLen: report?.models.compactMap(\.maxModelLen).min())
+            var row = Self.row(name: backend.name, state: state, traffic: traffic.backends[backend.name], maxModelLen: report?.models.compactMap(\.maxModelLen).min())
+            row.vllmWaiting = report?.load?.waiting
+            row.vllmRunning = report?.load?.running
+            return row
         }
         self.init(
             windowSeconds: ActivityWindow.seconds, sparklineStepSeconds: ActivityWindow.seconds / Self.sparklinePoints,

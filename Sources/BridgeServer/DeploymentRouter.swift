@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 import BridgeCore
+import ControlProtocol
 import FoundationEssentials
 import NIOConcurrencyHelpers
 
@@ -38,6 +39,7 @@ final class DeploymentRouter: Sendable {
     ) -> Result<RoutedDeployment, BackendsUnavailable> {
         // Read health before taking the router's lock: the two locks are never nested.
         let availability = deployments.map { health.availability(of: $0.apiBase) }
+        let loads = deployments.map { health.load(of: $0.apiBase) }
         let identities = selection.strategy == .sessionAffinity && deployments.count > 1
             ? deployments.map(DeploymentSelection.identity(of:))
             : nil
@@ -48,7 +50,9 @@ final class DeploymentRouter: Sendable {
                     backendName: deployment.backendName,
                     availability: state.drained.contains(deployment.backendName) ? .drained : availability[index],
                     inFlight: state.inFlight[Key(deployment), default: 0],
-                    identity: identities?[index] ?? 0
+                    identity: identities?[index] ?? 0,
+                    waiting: loads[index]?.waiting,
+                    backendQueued: loads[index]?.queued
                 )
             }
             let turn = state.turns[alias, default: 0]

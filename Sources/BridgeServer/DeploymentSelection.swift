@@ -26,10 +26,10 @@ struct DeploymentCandidate: Sendable, Hashable {
     /// reloads (``DeploymentSelection/identity(of:)``): what session affinity ranks.
     var identity: UInt64 = 0
     /// Requests waiting in the backend's own queue (vLLM's `num_requests_waiting`); nil when unknown.
-    var waiting: Int?
-
-    /// What `least-busy` ranks by: the fewer, the better.
-    var load: Int { inFlight }
+    var waiting: Int? = nil
+    /// Requests the backend itself reported running or waiting (vLLM's `/metrics`, every client's) at
+    /// its last health round; nil when unknown.
+    var backendQueued: Int? = nil
 }
 
 /// No deployment of an alias can take the request: every backend is drained. Answered 529
@@ -150,16 +150,34 @@ struct DeploymentSelection: Sendable, Equatable {
         return pool
     }
 
-    /// Least-busy: the lowest ``DeploymentCandidate/load`` of `pool` (not empty); ties taken in turn,
-    /// which is plain round-robin when the pool is idle.
+    /// Least-busy: the lowest ``busyness(_:)`` of `pool` (not empty); ties taken in turn, which is plain
+    /// round-robin when the pool is idle.
     private static func leastBusy(_ pool: [Int], _ candidates: [DeploymentCandidate], turn: Int) -> Int {
-        let least = pool.map { candidates[$0].load }.min() ?? 0
-        let tied = pool.filter { candidates[$0].load == least }
+        guard let least = pool.map({ busyness(candidates[$0]) }).min() else { return pool[0] }
+        let tied = pool.filter { busyness(candidates[$0]) == least }
         return tied[position(turn, in: tied.count)]
     }
 
     private static func position(_ turn: Int, in count: Int) -> Int {
         Int(UInt(bitPattern: turn) % UInt(count))
+    }
+
+    /// How busy a deployment is, least first: the requests its backend holds, then this bridge's own in
+    /// flight to break ties. The backend's running + waiting counts every client sharing the GPU but is
+    /// up to one health round old; the bridge's in-flight count is current but sees only this bridge; the
+    /// larger of the two is taken, and the in-flight count alone when the backend's is unknown.
+    static func busyness(_ candidate: DeploymentCandidate) -> Busyness {
+        Busyness(requests: max(candidate.backendQueued ?? 0, candidate.inFlight), inFlight: candidate.inFlight)
+    }
+
+    /// The ranking key of ``busyness(_:)``: `requests`, then `inFlight`.
+    struct Busyness: Comparable, Hashable {
+        var requests: Int
+        var inFlight: Int
+
+        static func < (lhs: Busyness, rhs: Busyness) -> Bool {
+            (lhs.requests, lhs.inFlight) < (rhs.requests, rhs.inFlight)
+        }
     }
 
     /// Why no deployment of `alias` is available (every one is drained), naming each backend once:

@@ -36,13 +36,15 @@ public final class HealthMonitor: Sendable {
         var warmupRound = 0
         /// When the last warmup round started; nil asks for one at the next check that finds it up.
         var lastWarmupStart: ContinuousClock.Instant?
+        /// Why the backend serves no vLLM `/metrics`, once logged; cleared when a page is read again.
+        var metricsUnserved: String?
 
         /// The monitor's part of the backend's health (the router fills in `drained` and `inFlight`).
         var report: BackendHealth {
             BackendHealth(
                 name: backend.name, url: backend.apiBase.absoluteString, state: record.state, lastCheck: record.lastCheck,
                 latencyMs: record.latencyMs, lastError: record.lastError, models: record.models, warm: record.warm,
-                lastWarmupLatencyMs: record.lastWarmupLatencyMs
+                lastWarmupLatencyMs: record.lastWarmupLatencyMs, load: record.load
             )
         }
 
@@ -183,6 +185,12 @@ public final class HealthMonitor: Sendable {
         }
     }
 
+    /// The backend's own load (vLLM's `/metrics`) at its last round; nil when unknown, stale (the
+    /// backend's last check failed), or the monitor is not running.
+    public func load(of apiBase: URL) -> BackendLoad? {
+        state.withLockedValue { state in state.running ? state.entries[Self.key(apiBase)]?.record.load : nil }
+    }
+
     // MARK: Used by BridgeContext and routing
 
     /// Follows a reload: settings are taken over, backends that stay keep their state (and are warmed
@@ -280,24 +288,49 @@ public final class HealthMonitor: Sendable {
             state.entries[key].flatMap { $0.id == id ? ($0.backend, state.settings) : nil }
         }) else { return nil }
         let requests = BackendProbe.requests(for: backend, settings: settings.health)
+        let metricsRequest = settings.health.readBackendMetrics ? BackendProbe.metricsRequest(for: backend, settings: settings.health) : nil
         let started = clock.now
         async let health = UpstreamFetch.fetch(requests.health, on: transport)
         async let models = UpstreamFetch.fetch(requests.models, on: transport)
+        async let page = fetchMetrics(metricsRequest)
         let verdict = BackendProbe.evaluate(health: await health, models: await models)
         let latency = (clock.now - started).inMilliseconds
+        let metricsPage = await page
         guard !Task.isCancelled else { return nil }
-        if let verdict { record(verdict, latencyMs: latency, key: key, id: id) }
+        if let verdict {
+            var reading: (load: BackendLoad?, unserved: String?) = (nil, nil)
+            if let metricsPage, case .success(let served) = verdict {
+                reading = BackendProbe.readLoad(metricsPage, models: Set(backend.models + served.map(\.id)), at: Date())
+            }
+            record(verdict, latencyMs: latency, load: reading, key: key, id: id)
+        }
         return settings.health.interval
     }
 
-    private func record(_ verdict: Result<[BackendModel], BackendProbe.CheckFailure>, latencyMs: Double, key: String, id: Int) {
+    /// The backend's `/metrics` page, or nil when not asked for.
+    private func fetchMetrics(_ request: UpstreamRequest?) async -> Result<FetchedResponse, UpstreamError>? {
+        guard let request else { return nil }
+        return await UpstreamFetch.fetch(request, on: transport, maximumBytes: PrometheusText.maximumBytes)
+    }
+
+    private func record(
+        _ verdict: Result<[BackendModel], BackendProbe.CheckFailure>, latencyMs: Double, load reading: (load: BackendLoad?, unserved: String?),
+        key: String, id: Int
+    ) {
         let now = clock.now
-        let (announcement, name, missing) = state.withLockedValue { state -> (Announcement?, String?, [String]) in
-            guard var entry = state.entries[key], entry.id == id else { return (nil, nil, []) }
+        let (announcement, name, missing, unserved) = state.withLockedValue { state -> (Announcement?, String?, [String], String?) in
+            guard var entry = state.entries[key], entry.id == id else { return (nil, nil, [], nil) }
             defer { state.entries[key] = entry }
             state.counters.checks += 1
             let transition: BackendHealthRecord.Transition?
             var missing: [String] = []
+            entry.record.load = reading.load
+            var newlyUnserved: String?
+            if reading.load != nil { entry.metricsUnserved = nil }
+            if let unserved = reading.unserved, entry.metricsUnserved == nil {
+                entry.metricsUnserved = unserved
+                newlyUnserved = unserved
+            }
             switch verdict {
             case .success(let models):
                 let knewModels = entry.record.models.map(\.id)
@@ -322,9 +355,12 @@ public final class HealthMonitor: Sendable {
             if warmup.enabled, entry.record.state == .up, !entry.warming, due {
                 entry.beginWarmup(at: now) { makeWarmup(key: key, id: id, round: $0) }
             }
-            return (announcement, entry.backend.name, missing)
+            return (announcement, entry.backend.name, missing, newlyUnserved)
         }
         if let announcement { announce(announcement) }
+        if let name, let unserved {
+            logger.info("backend \(name) load unknown (\(unserved)): least-busy routing counts only this bridge's requests on it", metadata: ["BACKEND": "\(name)"])
+        }
         if let name, !missing.isEmpty {
             logger.warning("backend \(name) does not serve \(missing.joined(separator: ", ")), which the configuration sends to it", metadata: ["BACKEND": "\(name)"])
         }

@@ -83,12 +83,15 @@ public struct BackendHealth: Codable, Sendable, Equatable {
     public var drained: Bool
     /// User requests to this backend started and not yet completed (warmups and checks excluded).
     public var inFlight: Int
+    /// The backend's own load from its Prometheus `/metrics` at the last health round; nil when not
+    /// read (no page, a 404, `health.read_backend_metrics: false`) or not yet.
+    public var load: BackendLoad?
 
     /// A backend's health; what is not given is not known yet.
     public init(
         name: String, url: String, state: BackendState, lastCheck: Date? = nil, latencyMs: Double? = nil,
         lastError: String? = nil, models: [BackendModel] = [], warm: Bool = false, lastWarmupLatencyMs: Double? = nil,
-        drained: Bool = false, inFlight: Int = 0
+        drained: Bool = false, inFlight: Int = 0, load: BackendLoad? = nil
     ) {
         self.name = name
         self.url = url
@@ -101,6 +104,7 @@ public struct BackendHealth: Codable, Sendable, Equatable {
         self.lastWarmupLatencyMs = lastWarmupLatencyMs
         self.drained = drained
         self.inFlight = inFlight
+        self.load = load
     }
 
     enum CodingKeys: String, CodingKey {
@@ -112,6 +116,7 @@ public struct BackendHealth: Codable, Sendable, Equatable {
         case lastWarmupLatencyMs = "last_warmup_latency_ms"
         case drained
         case inFlight = "in_flight"
+        case load
     }
 
     /// Reads a backend's health; every key but `name`, `url` and `state` may be missing.
@@ -128,6 +133,7 @@ public struct BackendHealth: Codable, Sendable, Equatable {
         lastWarmupLatencyMs = try container.decodeIfPresent(Double.self, forKey: .lastWarmupLatencyMs)
         drained = try container.decodeIfPresent(Bool.self, forKey: .drained) ?? false
         inFlight = try container.decodeIfPresent(Int.self, forKey: .inFlight) ?? 0
+        load = try container.decodeIfPresent(BackendLoad.self, forKey: .load)
     }
 
     /// Encodes every key, `null` for unknown values.
@@ -144,6 +150,7 @@ public struct BackendHealth: Codable, Sendable, Equatable {
         try container.encode(lastWarmupLatencyMs, forKey: .lastWarmupLatencyMs)
         try container.encode(drained, forKey: .drained)
         try container.encode(inFlight, forKey: .inFlight)
+        try container.encode(load, forKey: .load)
     }
 }
 

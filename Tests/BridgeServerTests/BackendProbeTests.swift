@@ -15,6 +15,26 @@ struct BackendProbeTests {
         #expect(BackendURL.health(URL(string: "https://gpu.example/vllm")!) == "https://gpu.example/vllm/health")
     }
 
+    @Test("/metrics sits at the server root, beside /v1")
+    func metricsURL() {
+        #expect(BackendURL.metrics(URL(string: "http://127.0.0.1:8000/v1")!) == "http://127.0.0.1:8000/metrics")
+        #expect(BackendURL.metrics(URL(string: "http://127.0.0.1:8000/v1/")!) == "http://127.0.0.1:8000/metrics")
+    }
+
+    @Test("a /metrics page gives the load; a 404 or a page without vLLM's figures is unserved (logged); a failed read is neither")
+    func readsLoad() {
+        let now = Date(timeIntervalSince1970: 1_764_000_000)
+        let page = FetchedResponse(status: 200, body: Array("vllm:num_requests_waiting{model_name=\"m\"} 4\n".utf8), truncated: false)
+        let read = BackendProbe.readLoad(.success(page), models: ["m"], at: now)
+        #expect(read.load == BackendLoad(waiting: 4, readAt: now) && read.unserved == nil)
+        let missing = BackendProbe.readLoad(.success(FetchedResponse(status: 404, body: Array("Not Found".utf8), truncated: false)), models: ["m"], at: now)
+        #expect(missing.load == nil && missing.unserved == "GET /metrics: HTTP 404")
+        let other = BackendProbe.readLoad(.success(FetchedResponse(status: 200, body: Array("up 1\n".utf8), truncated: false)), models: ["m"], at: now)
+        #expect(other.load == nil && other.unserved == "GET /metrics: no vLLM figures for its models")
+        let failed = BackendProbe.readLoad(.failure(.connectTimeout), models: ["m"], at: now)
+        #expect(failed.load == nil && failed.unserved == nil)
+    }
+
     @Test("the model list gives each id with its max_model_len")
     func parsesModels() {
         let body = Array(#"{"object":"list","data":[{"id":"a","max_model_len":262144},{"id":"b"},{"object":"model"}]}"#.utf8)

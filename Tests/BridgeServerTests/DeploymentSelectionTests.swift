@@ -7,8 +7,31 @@ import Testing
 /// affinity, unchanged): availability tiers, fewest in flight, ties in turn.
 @Suite("deployment selection: least-busy")
 struct DeploymentSelectionTests {
-    private func candidate(_ name: String, _ availability: DeploymentAvailability = .healthy, inFlight: Int = 0) -> DeploymentCandidate {
-        DeploymentCandidate(backendName: name, availability: availability, inFlight: inFlight)
+    private func candidate(_ name: String, _ availability: DeploymentAvailability = .healthy, inFlight: Int = 0, queued: Int? = nil) -> DeploymentCandidate {
+        DeploymentCandidate(backendName: name, availability: availability, inFlight: inFlight, backendQueued: queued)
+    }
+
+    @Test("the backend's own running + waiting ranks first: a GPU busy with other clients loses to an idle one")
+    func backendQueueRanks() {
+        let candidates = [candidate("busy", inFlight: 0, queued: 5), candidate("idle", inFlight: 1, queued: 1)]
+        for turn in 0..<4 { #expect(DeploymentSelection.choose(candidates, turn: turn) == 1) }
+    }
+
+    @Test("the bridge's own in flight counts when larger than the backend's stale figure, and alone when that is unknown")
+    func inFlightWhenLargerOrUnknown() {
+        // Both backends reported idle at the last round, but this bridge has since sent 3 to the first.
+        let stale = [candidate("a", inFlight: 3, queued: 0), candidate("b", inFlight: 0, queued: 0)]
+        #expect(DeploymentSelection.choose(stale, turn: 0) == 1)
+        let mixed = [candidate("known", inFlight: 0, queued: 4), candidate("unknown", inFlight: 2)]
+        #expect(DeploymentSelection.choose(mixed, turn: 0) == 1)
+    }
+
+    @Test("equal backend queues are broken by the bridge's own in flight, then taken in turn")
+    func tieBreaks() {
+        let candidates = [candidate("a", inFlight: 1, queued: 3), candidate("b", inFlight: 0, queued: 3)]
+        #expect(DeploymentSelection.choose(candidates, turn: 0) == 1 && DeploymentSelection.choose(candidates, turn: 1) == 1)
+        let even = [candidate("a", queued: 2), candidate("b", queued: 2)]
+        #expect((0..<4).map { DeploymentSelection.choose(even, turn: $0) } == [0, 1, 0, 1])
     }
 
     private enum DeploymentSelection {

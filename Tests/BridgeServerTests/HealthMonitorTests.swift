@@ -65,6 +65,26 @@ struct HealthMonitorTests {
         }
     }
 
+    @Test("each round reads the backend's /metrics into the report's load; read_backend_metrics false reads none")
+    func readsBackendLoad() async throws {
+        try await withSimulators([SimulatorConfiguration(models: ["m"]), SimulatorConfiguration(models: ["m"])]) { sims in
+            let configuration = testConfiguration([("a", [(sims[0].baseURL, "m")])])
+            try await withMonitor(configuration) { monitor in
+                await eventually("the load is read") { monitor.snapshot().first?.load != nil }
+                let load = try #require(monitor.snapshot().first?.load)
+                #expect(load.running == 0 && load.waiting == 0 && load.kvCacheUsage == 0 && load.queued == 0)
+                #expect(monitor.load(of: URL(string: sims[0].baseURL + "/v1")!) == load)
+                #expect(sims[0].recordedRequests.contains { $0.path == "/metrics" })
+            }
+            let off = testConfiguration([("b", [(sims[1].baseURL, "m")])]) { $0.health.readBackendMetrics = false }
+            try await withMonitor(off) { monitor in
+                await eventually("two checks") { monitor.counters.checks >= 2 }
+                #expect(monitor.snapshot().first?.load == nil)
+                #expect(!sims[1].recordedRequests.contains { $0.path == "/metrics" })
+            }
+        }
+    }
+
     @Test("health off: down after failures_before_down failed checks, logged once; on again: up and warmed again")
     func downAndBackUp() async throws {
         try await withSimulators([SimulatorConfiguration(models: ["m"])]) { sims in

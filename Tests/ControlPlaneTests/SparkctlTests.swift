@@ -31,15 +31,15 @@ struct SparkctlTests {
         }
     }
 
-    @Test("health prints one aligned row per backend, drained and requests in flight included")
+    @Test("health prints one aligned row per backend, drained, requests in flight and vLLM's own load (RUN/WAIT/KV%) included")
     func healthTable() async throws {
         try await withControlServer { _, path in
             let result = try await Sparkctl.run(["health", "--socket", path])
             #expect(result.status == 0, "\(result)")
             #expect(result.stdout == """
-                BACKEND        STATE         IN FLIGHT  LATENCY  LAST CHECK           WARM  WARMUP  MODELS                                     ERROR
-                10.0.0.1:8888  up                    3    12 ms  2025-11-24 16:00:00  yes    1.8 s  Qwen/Qwen3-Coder-30B-A3B-Instruct (65536)  -
-                10.0.0.2:8000  down drained          0        -  2025-11-24 16:00:00  no         -  -                                          connection refused
+                BACKEND        STATE         IN FLIGHT  RUN  WAIT  KV%  LATENCY  LAST CHECK           WARM  WARMUP  MODELS                                     ERROR
+                10.0.0.1:8888  up                    3    2     5   44    12 ms  2025-11-24 16:00:00  yes    1.8 s  Qwen/Qwen3-Coder-30B-A3B-Instruct (65536)  -
+                10.0.0.2:8000  down drained          0    -     -    -        -  2025-11-24 16:00:00  no         -  -                                          connection refused
 
                 """)
         }

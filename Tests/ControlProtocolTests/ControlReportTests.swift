@@ -38,13 +38,31 @@ struct ControlReportTests {
         let fresh = backends[0]
         #expect(Set(fresh.keys) == [
             "name", "url", "state", "last_check", "latency_ms", "last_error", "models", "warm", "last_warmup_latency_ms", "drained", "in_flight",
+            "load",
         ])
+        #expect(fresh["load"] is NSNull)
         #expect(fresh["last_check"] is NSNull)
         #expect(fresh["latency_ms"] is NSNull)
         #expect(fresh["state"] as? String == "unknown")
         let models = try #require(backends[1]["models"] as? [[String: Any]])
         #expect(models[1]["max_model_len"] is NSNull)
         #expect(models[0]["max_model_len"] as? Int == 32768)
+    }
+
+    @Test("a backend's load round-trips with every key, the hit rate derived from the counters")
+    func healthLoad() throws {
+        let load = BackendLoad(running: 3, waiting: 2, kvCacheUsage: 0.25, prefixCacheQueries: 400, prefixCacheHits: 300, readAt: Self.loadedAt)
+        let report = HealthReport(backends: [BackendHealth(name: "g:8000", url: "http://g:8000/v1", state: .up, load: load)])
+        let backends = try #require(try roundTrip(report)["backends"] as? [[String: Any]])
+        let object = try #require(backends[0]["load"] as? [String: Any])
+        #expect(Set(object.keys) == ["running", "waiting", "kv_cache_usage", "prefix_cache_queries", "prefix_cache_hits", "prefix_cache_hit_rate", "read_at"])
+        #expect(object["waiting"] as? Int == 2)
+        #expect(object["prefix_cache_hit_rate"] as? Double == 0.75)
+        #expect(load.queued == 5)
+        let unknown = BackendLoad(running: 1, readAt: Self.loadedAt)
+        #expect(unknown.queued == nil && unknown.prefixCacheHitRate == nil)
+        let unknownObject = try #require((try roundTrip(HealthReport(backends: [BackendHealth(name: "g", url: "http://g/v1", state: .up, load: unknown)]))["backends"] as? [[String: Any]])?[0]["load"] as? [String: Any])
+        #expect(unknownObject["waiting"] is NSNull && unknownObject["prefix_cache_hit_rate"] is NSNull)
     }
 
     @Test("a health report's status and ready follow from its alias count, and are sent beside it")

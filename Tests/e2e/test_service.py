@@ -142,7 +142,7 @@ def test_sparkctl_status_health_aliases_against_the_daemon(service: Service) -> 
 
 BACKEND_HEALTH_KEYS = {
     "name", "url", "state", "drained", "in_flight", "last_check", "latency_ms", "last_error", "models", "warm",
-    "last_warmup_latency_ms",
+    "last_warmup_latency_ms", "load",
 }
 
 
@@ -168,6 +168,8 @@ def test_health_endpoint_and_sparkctl_health_json_are_one_document(service: Serv
     assert isinstance(backend["latency_ms"], (int, float)) and backend["latency_ms"] >= 0
     assert backend["last_error"] is None and backend["last_warmup_latency_ms"] is None and backend["warm"] is False
     assert [model["id"] for model in backend["models"]] == [BACKEND_MODEL]
+    # The idle simulator's own load, from its /metrics at the same round.
+    assert backend["load"]["running"] == 0 and backend["load"]["waiting"] == 0 and backend["load"]["kv_cache_usage"] == 0
 
     assert service.sparkctl("drain", "--backend", backend["name"]).returncode == 0
     served, printed = both()

@@ -82,7 +82,7 @@ enum Fixtures {
         BackendHealth(
             name: "10.0.0.1:8888", url: "http://10.0.0.1:8888/v1", state: .up, lastCheck: loadedAt, latencyMs: 12.4,
             models: [BackendModel(id: "Qwen/Qwen3-Coder-30B-A3B-Instruct", maxModelLen: 65536)], warm: true, lastWarmupLatencyMs: 1840,
-            inFlight: 3
+            inFlight: 3, load: BackendLoad(running: 2, waiting: 5, kvCacheUsage: 0.437, prefixCacheQueries: 1000, prefixCacheHits: 900, readAt: loadedAt)
         ),
         BackendHealth(
             name: "10.0.0.2:8000", url: "http://10.0.0.2:8000/v1", state: .down, lastCheck: loadedAt,
