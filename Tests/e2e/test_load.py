@@ -36,7 +36,8 @@ class TwoBackendBridge:
                 f"      api_base: {json.dumps(sim.url + '/v1')}",
                 "      api_key: none",
             ]
-        lines += ["spark_bridge:", "  warmup:", "    enabled: false", "  health:", "    interval_seconds: 1", "    timeout_seconds: 1"]
+        # least-busy is what this file pins (the pool default is session affinity, test_routing.py).
+        lines += ["spark_bridge:", "  routing:", "    strategy: least-busy", "  warmup:", "    enabled: false", "  health:", "    interval_seconds: 1", "    timeout_seconds: 1"]
         config.write_text("\n".join(lines) + "\n")
         self.process = Process(
             "spark-bridge-load",
