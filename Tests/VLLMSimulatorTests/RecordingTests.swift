@@ -9,7 +9,8 @@ import VLLMSimulator
 struct RecordingTests {
     /// Polls `GET /sim/requests` until `condition` holds for the completion entry (up to ~3 s).
     static func waitForCompletionEntry(port: Int, _ condition: (JSONValue) -> Bool) async throws -> JSONValue? {
-        for _ in 0..<60 {
+        // A bound on polls, not a time limit: under a loaded parallel run each poll can take long.
+        for _ in 0..<400 {
             let list = try await RawHTTPClient.send(port: port, path: "/sim/requests").json().arrayValue ?? []
             if let entry = list.last(where: { $0["path"] == "/v1/chat/completions" }), condition(entry) { return entry }
             try await Task.sleep(for: .milliseconds(50))
@@ -63,7 +64,9 @@ struct RecordingTests {
 
     @Test("a client that hangs up while a non-streaming answer is generated is recorded as aborted")
     func clientAbortNonStreaming() async throws {
-        try await withSimulator(SimulatorConfiguration(ttftMilliseconds: 2000)) { server in
+        // The answer is due only after 60 s, so the hang-up always comes first, however late a loaded
+        // machine lets this task run.
+        try await withSimulator(SimulatorConfiguration(ttftMilliseconds: 60_000)) { server in
             let body = chatRequest().jsonString
             let request = "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
             let task = Task { try await RawHTTPClient.exchange(port: server.port, request: Array(request.utf8)) }
