@@ -134,7 +134,9 @@ struct PrefixCacheServerTests {
     func waitingQueue() async throws {
         try await withSimulator(SimulatorConfiguration(kvCacheTokens: 10_000, maxNumSeqs: 1)) { server in
             let port = server.port
-            let slow = Task { try await RawHTTPClient.post(port: port, path: "/v1/chat/completions", json: Self.longRequest(directive: ["ttft_ms": 4000])) }
+            // The first answer is held 12 s, so the second request is queued behind it however slowly a
+            // loaded machine runs the polls below (4 s ran out once under a full parallel run).
+            let slow = Task { try await RawHTTPClient.post(port: port, path: "/v1/chat/completions", json: Self.longRequest(directive: ["ttft_ms": 12_000])) }
             // Bounded polls, no timing assertion: each step waits until the state is visible.
             var running = 0.0
             for _ in 0..<400 where running < 1 {
