@@ -117,6 +117,14 @@ public struct ResolvedAlias: Sendable, Equatable {
     /// The pool of deployments to choose from; never empty.
     public let deployments: [Deployment]
 
+    /// A resolution; `deployments` must not be empty.
+    public init(requestedModel: String, alias: String, match: Match, deployments: [Deployment]) {
+        self.requestedModel = requestedModel
+        self.alias = alias
+        self.match = match
+        self.deployments = deployments
+    }
+
     /// The wildcard pattern that matched, if any.
     public var pattern: String? {
         if case .pattern(let pattern) = match { return pattern }

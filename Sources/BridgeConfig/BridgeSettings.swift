@@ -26,6 +26,8 @@ public struct BridgeSettings: Sendable, Equatable {
     public var warmup = WarmupSettings()
     /// `routing`: how an alias with several deployments spreads its requests.
     public var routing = RoutingSettings()
+    /// LiteLLM's `num_retries`, `fallbacks` and `context_window_fallbacks`.
+    public var fallback = FallbackSettings()
     /// `log_level`: the least severe level logged.
     public var logLevel: LogLevel = .info
     /// `retry_on_context_overflow`: when the backend rejects a request as too long for its context,

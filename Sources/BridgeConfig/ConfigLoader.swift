@@ -50,10 +50,11 @@ public enum ConfigLoader {
         var settings = BridgeSettings()
         if let node = document.take("litellm_settings"), var section = context.mapping(node, path: "litellm_settings") {
             section.read("drop_params", into: &settings.dropParams, context.bool)
+            FallbackSection.read(&section, into: &settings.fallback, context: context)
             section.warnAboutUnread(litellmNote)
         }
         if let node = document.take("router_settings") {
-            RoutingSection.readLiteLLM(node, into: &settings.routing, context: context)
+            RoutingSection.readLiteLLM(node, into: &settings, context: context)
         }
         var masterKey: Secret?
         if let node = document.take("general_settings"), var section = context.mapping(node, path: "general_settings") {
@@ -104,6 +105,7 @@ public enum ConfigLoader {
                 context.warn(at: context.location(of: "default_model"), "default_model: \"\(defaultModel)\" is never used: the pattern \"\(catchAll.name)\" matches every name")
             }
         }
+        FallbackSection.crossCheck(settings.fallback, aliases: aliases, context: context)
         for name in settings.routing.aliases.keys.sorted() where aliases.alias(named: name) == nil {
             context.fail(
                 at: context.location(of: "routing.aliases.\(name)"),

@@ -32,17 +32,19 @@ enum RoutingSection {
     }
 
     /// LiteLLM's `router_settings`: `routing_strategy` is mapped to the closest strategy, with a
-    /// warning where it is not the same thing; its other keys are not used yet.
-    static func readLiteLLM(_ node: YAMLNode, into routing: inout RoutingSettings, context: ConfigReadContext) {
+    /// warning where it is not the same thing; `num_retries`, `fallbacks` and `context_window_fallbacks`
+    /// go to ``FallbackSection``; its other keys (`allowed_fails`, `cooldown_time`, …) are ignored.
+    static func readLiteLLM(_ node: YAMLNode, into settings: inout BridgeSettings, context: ConfigReadContext) {
         guard var section = context.mapping(node, path: "router_settings") else { return }
         defer { section.warnAboutUnread(ModelListSection.ignoredNote) }
+        FallbackSection.read(&section, into: &settings.fallback, context: context)
         guard let node = section.take("routing_strategy"), let name = context.string(node, section.path("routing_strategy")) else { return }
         let path = section.path("routing_strategy")
         switch liteLLMStrategy(name) {
         case .same(let strategy):
-            routing.strategy = strategy
+            settings.routing.strategy = strategy
         case .closest(let strategy, let why):
-            routing.strategy = strategy
+            settings.routing.strategy = strategy
             context.warn(at: node.location, "\(path): \(name) is not supported; routing with \(strategy.rawValue) instead (\(why))")
         case .unsupported(let why):
             context.warn(at: node.location, "\(path): \(name) is not supported (\(why)); ignored")

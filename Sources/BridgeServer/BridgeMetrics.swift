@@ -102,6 +102,22 @@ public final class BridgeMetrics: Sendable {
         Metrics.Counter(label: "spark_bridge_upstream_errors_total", dimensions: [("kind", kind), ("backend", backend ?? "-")], factory: factory).increment()
     }
 
+    /// Why a request moved on to another call (``FallbackChain``): the `kind` label of
+    /// `spark_bridge_fallback_hops_total`.
+    enum FallbackHopKind: String {
+        /// Another call on the same alias (`num_retries`).
+        case retry
+        /// The alias was exhausted: on to a `fallbacks` alias.
+        case fallback
+        /// The prompt does not fit: on to a `context_window_fallbacks` alias.
+        case contextWindow = "context_window"
+    }
+
+    /// A request of `alias` (a configured `model_name`) moved on to another call.
+    func recordFallbackHop(kind: FallbackHopKind, alias: String) {
+        Metrics.Counter(label: "spark_bridge_fallback_hops_total", dimensions: [("alias", alias), ("kind", kind.rawValue)], factory: factory).increment()
+    }
+
     /// A backend's health state (1 up, 0 down).
     public func recordBackendUp(_ backend: String, up: Bool) {
         Metrics.Gauge(label: "spark_bridge_backend_up", dimensions: [("backend", backend)], factory: factory).record(up ? 1 : 0)

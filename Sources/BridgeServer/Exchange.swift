@@ -37,6 +37,16 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     private var keepalive: RepeatedTask?
     /// Something was written since the last flush.
     private var unflushed = false
+    /// The client's body, translated again for each deployment a retry or fallback goes to.
+    private var clientBody: [UInt8] = []
+    /// The passthrough's request, its `model` replaced for each deployment it goes to.
+    private var passthroughObject: JSONObject = [:]
+    /// Retries and fallbacks (nil when none is configured, or the request named no alias).
+    private var chain: FallbackChain?
+    /// Deployments of the current alias that failed this request: a retry prefers the others.
+    private var failedDeployments: [Deployment] = []
+    /// The last routing found no deployment to take the request (every one drained).
+    private var aliasUnavailable = false
 
     init(
         kind: Kind, bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel,
@@ -52,7 +62,8 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         machine = ExchangeStateMachine(settings: .init(
             requestID: record.requestID,
             retriesContextOverflow: configuration.settings.retryOnContextOverflow,
-            keepalive: configuration.settings.keepalive != nil
+            keepalive: configuration.settings.keepalive != nil,
+            triesAgain: FallbackChain.isConfigured(configuration.settings.fallback)
         ))
     }
 
@@ -145,6 +156,13 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             call?.writabilityChanged()
         case .disarmKeepalive:
             stopKeepalive()
+        case .upstreamFailed(let failure, let hop):
+            tryAgain(after: failure, hop: hop)
+        case .relayWhole(let status, let headers, let body):
+            unflushed = false  // the end is written and flushed
+            writer.head(status: status, headers: headers.map { ($0.name, $0.value) })
+            relay(body)
+            writer.end()
         }
     }
 
@@ -213,34 +231,68 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     /// `/v1/messages` and count_tokens: translate (``MessagesRequestTranslation``) for a deployment of
     /// the alias, fit `max_tokens` to its window, and start.
     private func startMessages(body: [UInt8]) {
+        clientBody = body
+        do throws(AnthropicError) {
+            let routed = try translateMessages(onto: nil)
+            perform(machine.start(routed.translation, firstBody: routed.firstBody, backendUnavailable: routed.unavailable))
+        } catch {
+            perform(machine.refuse(.anthropic(error)))
+        }
+    }
+
+    /// The client's body translated for a deployment of `target` (nil: the alias its model resolves
+    /// to). Before any call, the request moves on to a fallback alias while the alias has no
+    /// deployment that can take it (`fallbacks`) or the prompt is estimated beyond its window
+    /// (`context_window_fallbacks`).
+    private func translateMessages(onto target: ResolvedAlias?) throws(AnthropicError) -> (
+        translation: ExchangeStateMachine.Translation, firstBody: [UInt8]?, unavailable: String?
+    ) {
         let endpoint: AnthropicRequest.Endpoint = kind == .countTokens ? .countTokens : .messages
         let options = RequestTranslationOptions(
             rescuesQwenMarkup: configuration.settings.rescueQwenXML,
             fallbackMessageID: "msg_" + record.requestID.dropFirst(4),
             preservesThinking: configuration.settings.preserveThinking
         )
-        var unavailable: String?
-        do throws(AnthropicError) {
-            var translation = try MessagesRequestTranslation.translate(body: body, endpoint: endpoint, options: options) { (routing: RoutingRequest) throws(AnthropicError) in
-                let (deployment, why) = try route(model: routing.model, endpoint: endpoint) { headerSessionKey() ?? routing.sessionKey() }
-                unavailable = why
-                return deployment.model
+        var target = target
+        // Each pass moves to an alias not tried yet, and the chain bounds the hops.
+        while true {
+            var unavailable: String?
+            aliasUnavailable = false
+            do throws(AnthropicError) {
+                var translation = try MessagesRequestTranslation.translate(body: clientBody, endpoint: endpoint, options: options) { (routing: RoutingRequest) throws(AnthropicError) in
+                    let resolved: ResolvedAlias
+                    if let target { resolved = target } else { resolved = try resolve(model: routing.model) }
+                    let (deployment, why) = try pick(resolved, endpoint: endpoint) { headerSessionKey() ?? routing.sessionKey() }
+                    unavailable = why
+                    return deployment.model
+                }
+                session = translation.session
+                var firstBody: [UInt8]?
+                if endpoint == .messages, let deployment {
+                    let fit = fitOutputBudget(&translation.translated, deployment: deployment)
+                    firstBody = fit.body
+                    if fit.promptOverWindow, let next = moveOn(after: .contextWindow, hop: "\(deployment.backendName):window") {
+                        target = next
+                        continue
+                    }
+                }
+                for warning in translation.translated.warnings {
+                    bridge.logger.warning("\(record.requestID): \(warning)", metadata: ["REQUEST_ID": "\(record.requestID)"])
+                }
+                let start: ExchangeStateMachine.Translation = endpoint == .messages ? .messages(translation.translated) : .countTokens(translation.translated)
+                return (start, firstBody, unavailable)
+            } catch {
+                if aliasUnavailable, let next = moveOn(after: .unavailable, hop: "drained") {
+                    target = next
+                    continue
+                }
+                throw error
             }
-            session = translation.session
-            var firstBody: [UInt8]?
-            if endpoint == .messages, let deployment { firstBody = fitOutputBudget(&translation.translated, deployment: deployment) }
-            for warning in translation.translated.warnings {
-                bridge.logger.warning("\(record.requestID): \(warning)", metadata: ["REQUEST_ID": "\(record.requestID)"])
-            }
-            let start: ExchangeStateMachine.Translation = endpoint == .messages ? .messages(translation.translated) : .countTokens(translation.translated)
-            perform(machine.start(start, firstBody: firstBody, backendUnavailable: unavailable))
-        } catch {
-            perform(machine.refuse(.anthropic(error)))
         }
     }
 
-    /// The deployment for the client's `model`, and why none is up when count_tokens estimates instead.
-    private func route(model: String, endpoint: AnthropicRequest.Endpoint, key: () -> SessionKey?) throws(AnthropicError) -> (Deployment, unavailable: String?) {
+    /// The client's model resolved to an alias; the chain of retries and fallbacks starts there.
+    private func resolve(model: String) throws(AnthropicError) -> ResolvedAlias {
         record.clientModel = model
         guard let resolved = configuration.aliases.resolve(model) else {
             if bridge.unknownModels.shouldWarn(String(model.prefix(200))) {
@@ -251,10 +303,67 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             }
             throw AnthropicError(.notFound, configuration.aliases.unknownModelMessage(model))
         }
+        startChain(alias: resolved.alias, name: model)
+        return resolved
+    }
+
+    private func startChain(alias: String, name: String) {
+        guard chain == nil, FallbackChain.isConfigured(configuration.settings.fallback) else { return }
+        chain = FallbackChain(alias: alias, name: name, settings: configuration.settings.fallback, aliases: configuration.aliases)
+    }
+
+    /// The chain's next alias after `failure` on the current one (nil: nothing left), noting the hop
+    /// `name@hop` in the record. A retry resolves to the same alias, its failed deployments excluded.
+    private func moveOn(after failure: FallbackChain.Failure, hop: String) -> ResolvedAlias? {
+        guard var current = chain else { return nil }
+        record.hop(current.name + "@" + hop)
+        let from = current.alias
+        let decision = current.failed(failure)
+        chain = current
+        switch decision {
+        case .relay:
+            return nil
+        case .retry:
+            bridge.metrics.recordFallbackHop(kind: .retry, alias: from)
+            record.hopTarget = current.name
+            return configuration.aliases.resolve(current.name)
+        case .fallBack(_, let name):
+            bridge.metrics.recordFallbackHop(kind: failure == .contextWindow ? .contextWindow : .fallback, alias: from)
+            record.hopTarget = name
+            failedDeployments = []
+            return configuration.aliases.resolve(name)
+        }
+    }
+
+    /// A call failed before the client saw a byte: route again (a retry or a fallback), translate the
+    /// client's body for the new deployment and call it; or give up and answer the failure.
+    private func tryAgain(after failure: FallbackChain.Failure, hop: String) {
+        if let deployment { failedDeployments.append(deployment) }
+        guard let next = moveOn(after: failure, hop: (deployment.map { $0.backendName + ":" } ?? "") + hop) else {
+            return perform(machine.giveUp())
+        }
+        record.rerouting()
+        switch kind {
+        case .messages, .countTokens:
+            do throws(AnthropicError) {
+                let routed = try translateMessages(onto: next)
+                perform(machine.tryAgain(routed.translation, firstBody: routed.firstBody))
+            } catch {
+                perform(machine.giveUp())
+            }
+        case .passthrough:
+            guard let body = passthroughBody(onto: next) else { return perform(machine.giveUp()) }
+            perform(machine.tryAgain(.passthrough, firstBody: body))
+        }
+    }
+
+    /// The deployment of `resolved` to call, and why none is up when count_tokens estimates instead.
+    /// Deployments that failed this request are left out while another remains.
+    private func pick(_ resolved: ResolvedAlias, endpoint: AnthropicRequest.Endpoint, key: () -> SessionKey?) throws(AnthropicError) -> (Deployment, unavailable: String?) {
         record.alias = resolved.alias
         let deployment: Deployment
         var unavailable: String?
-        switch bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments, configuration: configuration, key: key) {
+        switch bridge.pickDeployment(alias: resolved.alias, from: untried(resolved.deployments), configuration: configuration, key: key) {
         case .success(let picked):
             deployment = picked.deployment
             record.routing = picked.route
@@ -264,12 +373,20 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             unavailable = failure.message
         case .failure(let failure):
             record.note = failure.message
+            aliasUnavailable = true
             throw AnthropicError(.overloaded, failure.message)
         }
         record.backendModel = deployment.model
         record.backend = deployment.backendName
         self.deployment = deployment
         return (deployment, unavailable)
+    }
+
+    /// `deployments` without those that failed this request; all of them when none would be left.
+    private func untried(_ deployments: [Deployment]) -> [Deployment] {
+        guard !failedDeployments.isEmpty else { return deployments }
+        let left = deployments.filter { !failedDeployments.contains($0) }
+        return left.isEmpty ? deployments : left
     }
 
     /// The session key of the `X-Claude-Code-Session-Id` header, if the client sent a usable one.
@@ -281,15 +398,16 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     /// window the health monitor learnt from the backend's `/v1/models`, with the prompt estimated
     /// from the body's size, calibrated by what the backend counted for this session before. Returns
     /// the body as serialized for the estimate when it is left unchanged, so it is not written twice.
-    private func fitOutputBudget(_ translated: inout TranslatedRequest, deployment: Deployment) -> [UInt8]? {
+    private func fitOutputBudget(_ translated: inout TranslatedRequest, deployment: Deployment) -> (body: [UInt8]?, promptOverWindow: Bool) {
         let bytes = JSONValue.object(translated.body).jsonBytes
         let estimate = PromptSizeEstimate.tokens(bodyBytes: bytes.count, calibratedBy: bridge.promptSizes.sample(session: session, deployment: Self.calibrationKey(deployment)))
         translated.context.estimatedPromptTokens = estimate
         let window = bridge.health.maxModelLen(model: deployment.model, apiBase: deployment.apiBase)
         let requested = translated.body["max_tokens"]?.intValue
+        let promptOverWindow = window.map { $0 > 0 && estimate > $0 } ?? false
         switch OutputBudget.decide(requested: requested, window: window, estimatedPromptTokens: estimate) {
         case .unchanged:
-            return bytes
+            return (bytes, promptOverWindow)
         case .omitted:
             translated.body["max_tokens"] = nil
             record.addNote("max_tokens \(requested ?? 0) left out: the window is \(window ?? 0)")
@@ -297,7 +415,7 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             translated.body["max_tokens"] = .int(room)
             record.addNote("max_tokens \(requested ?? 0) clamped to \(room): window \(window ?? 0), prompt about \(estimate)")
         }
-        return nil
+        return (nil, promptOverWindow)
     }
 
     private static func calibrationKey(_ deployment: Deployment) -> String {
@@ -313,24 +431,40 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     /// `/v1/chat/completions`: the model name goes through the same aliases (or names a backend model
     /// directly); the body is otherwise relayed as sent.
     private func startPassthrough(body: [UInt8]) {
-        guard case .object(var object)? = try? JSONParser.parse(body) else {
+        guard case .object(let object)? = try? JSONParser.parse(body) else {
             return perform(machine.refuse(.openAI(status: 400, message: "The request body is not a JSON object", type: "invalid_request_error")))
         }
         guard let model = object["model"]?.stringValue else {
             return perform(machine.refuse(.openAI(status: 400, message: "model: Field required", type: "invalid_request_error")))
         }
+        passthroughObject = object
         record.clientModel = model
-        let picked: Result<RoutedDeployment, BackendsUnavailable>
+        var target: ResolvedAlias
         if let resolved = configuration.aliases.resolve(model) {
-            record.alias = resolved.alias
-            picked = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments, configuration: configuration, key: headerSessionKey)
+            startChain(alias: resolved.alias, name: model)
+            target = resolved
         } else if case let direct = configuration.aliases.deployments(servingBackendModel: model), !direct.isEmpty {
-            picked = bridge.pickDeployment(alias: model, from: direct, configuration: configuration, key: headerSessionKey)
+            // A backend model named directly: its pool, without retries or fallbacks (no alias to follow).
+            target = ResolvedAlias(requestedModel: model, alias: model, match: .exact, deployments: direct)
         } else {
             let message = configuration.aliases.unknownModelMessage(model)
             return perform(machine.refuse(.openAI(status: 404, message: message, type: "invalid_request_error", code: "model_not_found")))
         }
-        switch picked {
+        // Each pass moves to an alias not tried yet, and the chain bounds the hops.
+        while true {
+            if let routed = passthroughBody(onto: target) { return perform(machine.start(.passthrough, firstBody: routed)) }
+            guard let next = moveOn(after: .unavailable, hop: "drained") else { break }
+            target = next
+        }
+        perform(machine.refuse(.openAI(status: 503, message: record.note ?? "no backend is available", type: "server_error")))
+    }
+
+    /// The client's body for a deployment of `target`, its `model` replaced by the deployment's; nil
+    /// when no deployment can take it (the reason is the record's note).
+    private func passthroughBody(onto target: ResolvedAlias) -> [UInt8]? {
+        var object = passthroughObject
+        if target.alias != target.requestedModel || configuration.aliases.alias(named: target.alias) != nil { record.alias = target.alias }
+        switch bridge.pickDeployment(alias: target.alias, from: untried(target.deployments), configuration: configuration, key: headerSessionKey) {
         case .success(let routed):
             let chosen = routed.deployment
             deployment = chosen
@@ -338,10 +472,10 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             record.backendModel = chosen.model
             record.backend = chosen.backendName
             object["model"] = .string(chosen.model)
-            perform(machine.start(.passthrough, firstBody: JSONValue.object(object).jsonBytes))
+            return JSONValue.object(object).jsonBytes
         case .failure(let unavailable):
             record.note = unavailable.message
-            perform(machine.refuse(.openAI(status: 503, message: unavailable.message, type: "server_error")))
+            return nil
         }
     }
 

@@ -69,6 +69,11 @@ struct ExchangeStateMachine {
         case resumeUpstream
         /// The stream is over: the keep-alive timer has nothing left to do.
         case disarmKeepalive
+        /// The call failed before any byte reached the client, in a way another call may cure: the glue
+        /// decides (``FallbackChain``) and answers with ``tryAgain(_:firstBody:)`` or ``giveUp()``.
+        case upstreamFailed(FallbackChain.Failure, hop: String)
+        /// Answer with a backend's whole answer as it came (the passthrough's error after no retry).
+        case relayWhole(status: Int, headers: [Header], body: [UInt8])
     }
 
     /// What the request record and the log learn from an event, in order.
@@ -108,6 +113,9 @@ struct ExchangeStateMachine {
         var retriesContextOverflow = true
         /// `keepalive_seconds` is set: a stream gets pings while silent.
         var keepalive = true
+        /// Retries or fallbacks are configured: a call that fails before the client saw a byte, in a
+        /// way another call may cure, ends in ``Action/upstreamFailed(_:hop:)`` instead of the error.
+        var triesAgain = false
     }
 
     private enum State {
@@ -121,13 +129,27 @@ struct ExchangeStateMachine {
         case relaying
         /// A whole answer (or error body) with this status, translated once it is all read.
         case collecting(status: Int, body: [UInt8])
+        /// The call failed before the client saw a byte; the glue is deciding (``Action/upstreamFailed(_:hop:)``).
+        case failedBeforeClient(PendingFailure)
         /// Answered, abandoned or cut: later events change nothing.
         case finished
         /// Only while an event mutates a payload in place (never seen between events).
         case modifying
     }
 
+    /// The failure the client gets when nothing else is tried.
+    private enum PendingFailure {
+        /// No answer came.
+        case unreachable(UpstreamError)
+        /// An error answer, read whole.
+        case answer(status: Int, body: [UInt8])
+    }
+
     private let settings: Settings
+    /// Cleared once the glue gave up: the failure is then answered as it stands.
+    private var triesAgain: Bool
+    /// The passthrough's answer headers, kept while its error answer is read whole.
+    private var heldHeaders: [Header] = []
     private var translation: Translation = .passthrough
     private var state = State.idle
     private var retried = false
@@ -138,6 +160,7 @@ struct ExchangeStateMachine {
 
     init(settings: Settings) {
         self.settings = settings
+        triesAgain = settings.triesAgain
     }
 
     /// Whether the answer is over for this machine (answered, abandoned or cut).
@@ -194,6 +217,12 @@ struct ExchangeStateMachine {
         switch translation {
         case .passthrough:
             let relayed = headers.filter { ["content-type", "cache-control"].contains($0.0.lowercased()) }.map { Header(name: $0.0, value: $0.1) }
+            if triesAgain, status == 400 || FallbackChain.isTransient(status: status) {
+                // Read whole before anything is written: another call may answer instead.
+                heldHeaders = relayed
+                state = .collecting(status: status, body: [])
+                return .none
+            }
             state = .relaying
             if status != 200 {
                 facts.append(.note("backend HTTP \(status)"))
@@ -250,7 +279,7 @@ struct ExchangeStateMachine {
             return .none
         case .finished:
             return .none  // bytes still queued when the answer ended
-        case .idle, .awaitingHead, .modifying:
+        case .idle, .awaitingHead, .modifying, .failedBeforeClient:
             // The transport delivers the head before any byte; nothing to do with bytes of no answer.
             return .none
         }
@@ -259,7 +288,7 @@ struct ExchangeStateMachine {
     /// The upstream call ended (exactly once per call).
     mutating func upstreamEnd(_ result: Result<Void, UpstreamError>) -> Action {
         switch (state, result) {
-        case (.finished, _), (.modifying, _), (.idle, _):
+        case (.finished, _), (.modifying, _), (.idle, _), (.failedBeforeClient, _):
             return .none
         case (_, .failure(.cancelled)):
             state = .finished
@@ -304,15 +333,51 @@ struct ExchangeStateMachine {
         case (.awaitingHead, .failure(let error)), (.collecting, .failure(let error)):
             facts.append(.note("upstream: \(error)"))
             facts.append(.upstreamError(kind: error.metricKind))
-            switch translation {
-            case .countTokens(let translated):
-                return estimateCount(translated, reason: "the backend could not be reached: \(error)")
-            case .messages:
-                return finish(with: UpstreamErrorMapper.unreachable(error.description), cancelUpstream: false)
-            case .passthrough:
-                state = .finished
-                return .respond(WholeAnswer(status: 503, body: OpenAIErrorBody(message: "The backend is unavailable: \(error)", type: "server_error").json), cancelUpstream: false)
+            if triesAgain, error != .totalTimeout {
+                // Nothing reached the client: another deployment may answer.
+                state = .failedBeforeClient(.unreachable(error))
+                return .upstreamFailed(.transient, hop: error.metricKind ?? "error")
             }
+            return unreachable(error)
+        }
+    }
+
+    /// No answer came from the backend and nothing else is tried.
+    private mutating func unreachable(_ error: UpstreamError) -> Action {
+        switch translation {
+        case .countTokens(let translated):
+            return estimateCount(translated, reason: "the backend could not be reached: \(error)")
+        case .messages:
+            return finish(with: UpstreamErrorMapper.unreachable(error.description), cancelUpstream: false)
+        case .passthrough:
+            state = .finished
+            return .respond(WholeAnswer(status: 503, body: OpenAIErrorBody(message: "The backend is unavailable: \(error)", type: "server_error").json), cancelUpstream: false)
+        }
+    }
+
+    // MARK: After a failure before the client saw a byte
+
+    /// The glue routed the request again (another deployment, or a fallback alias): `translation` is
+    /// the request as translated for it, `firstBody` its upstream body when already serialized.
+    mutating func tryAgain(_ translation: Translation, firstBody: [UInt8]? = nil) -> Action {
+        guard case .failedBeforeClient = state else { return .none }
+        self.translation = translation
+        retried = false  // the single max_tokens retry is per deployment
+        heldHeaders = []
+        state = .awaitingHead
+        return .startUpstream(body: firstBody ?? Self.upstreamBody(translation))
+    }
+
+    /// Nothing else is tried: the failure is answered as it stands.
+    mutating func giveUp() -> Action {
+        guard case .failedBeforeClient(let pending) = state else { return .none }
+        triesAgain = false
+        switch pending {
+        case .unreachable(let error):
+            return unreachable(error)
+        case .answer(let status, let body):
+            state = .modifying
+            return complete(status: status, body: body)
         }
     }
 
@@ -323,7 +388,7 @@ struct ExchangeStateMachine {
         switch state {
         case .finished, .modifying:
             return .disarmKeepalive
-        case .idle, .awaitingHead, .translatingStream, .relaying, .collecting:
+        case .idle, .awaitingHead, .translatingStream, .relaying, .collecting, .failedBeforeClient:
             state = .finished
             facts.append(.note("client disconnected"))
             return .abandon(cancelUpstream: true, closeConnection: false)
@@ -334,7 +399,7 @@ struct ExchangeStateMachine {
     mutating func clientWritabilityChanged() -> Action {
         switch state {
         case .awaitingHead, .translatingStream, .relaying, .collecting: .resumeUpstream
-        case .idle, .finished, .modifying: .none
+        case .idle, .finished, .modifying, .failedBeforeClient: .none
         }
     }
 
@@ -367,7 +432,7 @@ struct ExchangeStateMachine {
             state = .finished
             facts.append(.note("cut: \(reason)"))
             return .abandon(cancelUpstream: true, closeConnection: true)
-        case .idle, .awaitingHead, .collecting:
+        case .idle, .awaitingHead, .collecting, .failedBeforeClient:
             state = .finished
             facts.append(.note("cut: \(reason)"))
             switch translation {
@@ -458,8 +523,14 @@ struct ExchangeStateMachine {
     private mutating func complete(status: Int, body: [UInt8]) -> Action {
         switch translation {
         case .passthrough:
-            preconditionFailure("the passthrough relays, it never collects")
+            // Only an error the glue may try elsewhere is collected (see `upstreamHead`).
+            if let again = mayTryAgain(status: status, body: body) { return again }
+            state = .finished
+            facts.append(.note("backend HTTP \(status)"))
+            facts.append(.upstreamError(kind: UpstreamError.metricKind(httpStatus: status)))
+            return .relayWhole(status: status, headers: heldHeaders, body: body)
         case .countTokens(let translated):
+            if status != 200, let again = mayTryAgain(status: status, body: body) { return again }
             guard status == 200 else { return estimateCount(translated, reason: "the backend answered HTTP \(status) to /tokenize") }
             guard let number = (try? JSONParser.parse(body))?["count"], number.doubleValue != nil else {
                 return estimateCount(translated, reason: "the backend's /tokenize answer has no count")
@@ -472,6 +543,7 @@ struct ExchangeStateMachine {
         case .messages(let translated):
             guard status == 200 else {
                 if let retry = retryWithSmallerMaxTokens(status: status, body: body, translated: translated) { return retry }
+                if let again = mayTryAgain(status: status, body: body) { return again }
                 facts.append(.addedNote("backend HTTP \(status)"))
                 facts.append(.upstreamError(kind: UpstreamError.metricKind(httpStatus: status)))
                 return finish(with: UpstreamErrorMapper.map(status: status, body: body, context: translated.context), cancelUpstream: false)
@@ -489,6 +561,23 @@ struct ExchangeStateMachine {
                 return finish(with: error, cancelUpstream: false)
             }
         }
+    }
+
+    /// An error answer another call may cure, while the glue tries again: a status a retry may cure,
+    /// or vLLM's context-length refusal (after the `max_tokens` retry had its say).
+    private mutating func mayTryAgain(status: Int, body: [UInt8]) -> Action? {
+        guard triesAgain else { return nil }
+        let failure: FallbackChain.Failure
+        if FallbackChain.isTransient(status: status) {
+            failure = .transient
+        } else if status == 400, let message = UpstreamErrorMapper.errorMessage(in: body), ContextLengthOverflow(message: message) != nil {
+            failure = .contextWindow
+        } else {
+            return nil
+        }
+        facts.append(.upstreamError(kind: UpstreamError.metricKind(httpStatus: status)))
+        state = .failedBeforeClient(.answer(status: status, body: body))
+        return .upstreamFailed(failure, hop: String(status))
     }
 
     /// vLLM refuses `prompt + max_tokens > max_model_len` (Claude Code asks for 32000): when the prompt

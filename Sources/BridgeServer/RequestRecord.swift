@@ -31,6 +31,10 @@ final class RequestRecord {
     var keepalivePings = 0
     /// The kind of backend failure, for `spark_bridge_upstream_errors_total` (`connect`, `timeout`, `http_5xx`…).
     var upstreamError: String?
+    /// Calls that failed before the client saw a byte, each `name@backend:why`, in order (bounded).
+    private(set) var hops: [String] = []
+    /// The model name the request was routed on again after the last failed hop (`hops=…>name@backend`).
+    var hopTarget: String?
     private let observers: RequestObservers?
     /// Set by `routed()`: the request counts in its alias's and backend's requests in flight.
     private var isRouted = false
@@ -72,6 +76,22 @@ final class RequestRecord {
             let text = TraceRedaction.bodyText(body())
             trace(.request) { $0.body = text }
         }
+    }
+
+    /// A call failed before the client saw a byte; `hop` says where and why (`name@backend:503`).
+    func hop(_ hop: String) {
+        guard hops.count < FallbackChain.maximumHops else { return }
+        hops.append(Self.clipped(hop))
+        hopTarget = nil
+        trace(.upstream) { $0.message = "failed before the first byte: \(hop)" }
+    }
+
+    /// The request goes to another deployment: the activity board counts the one left as finished
+    /// (failed), and the next ``routed(body:)`` starts it on the new one.
+    func rerouting() {
+        guard let observers, isRouted, let alias, let backend else { return }
+        isRouted = false
+        observers.activity.requestFinished(alias: alias, backend: backend, streamed: false, timeToFirstTokenMs: nil, failed: true, remainingOutputTokens: 0)
     }
 
     /// The backend answered with `status`.
@@ -139,6 +159,12 @@ final class RequestRecord {
         if let routing, routing != .only {
             line.append(" route=", routing.rawValue)
             metadata["ROUTE"] = .string(routing.rawValue)
+        }
+        if !hops.isEmpty {
+            var path = hops.joined(separator: ">")
+            if let hopTarget { path += ">" + Self.clipped(hopTarget) + "@" + (backend ?? "-") }
+            line.append(" hops=", path)
+            metadata["HOPS"] = .string(path)
         }
         line.append(" status=", statusText)
         if let firstTokenAt {

@@ -37,6 +37,11 @@ public struct SimulatorConfiguration: Sendable {
     public var maxNumSeqs: Int
     /// The metric names `GET /metrics` uses.
     public var metricNames: MetricNames
+    /// Test only (no vLLM flag): completion requests are answered with this HTTP status and vLLM's
+    /// error body instead of a completion — a backend that is overloaded (429, 503) or failing (5xx).
+    public var failStatus: Int?
+    /// How many completion requests `failStatus` answers, from the first; `0` = every one.
+    public var failCount: Int
 
     /// The model vLLM serves in spark-bridge's reference deployment.
     public static let defaultModel = "Qwen/Qwen3-Coder-30B-A3B-Instruct"
@@ -58,7 +63,9 @@ public struct SimulatorConfiguration: Sendable {
         prefillTokensPerSecond: Double = 0,
         enablePromptTokensDetails: Bool = false,
         maxNumSeqs: Int = 0,
-        metricNames: MetricNames = .current
+        metricNames: MetricNames = .current,
+        failStatus: Int? = nil,
+        failCount: Int = 0
     ) {
         self.host = host
         self.port = port
@@ -76,6 +83,8 @@ public struct SimulatorConfiguration: Sendable {
         self.enablePromptTokensDetails = enablePromptTokensDetails
         self.maxNumSeqs = max(0, maxNumSeqs)
         self.metricNames = metricNames
+        self.failStatus = failStatus
+        self.failCount = max(0, failCount)
     }
 
     /// The time prefill adds to the first token for `uncachedTokens` prompt tokens: `uncachedTokens ÷

@@ -106,6 +106,10 @@ final class SimulatorHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             sendJSON(.ok, ModelList.body(models: configuration.models, created: state.startedAt, maxModelLen: configuration.maxModelLen))
         case (.POST, "/v1/chat/completions"):
             guard let recordID else { return }
+            if let status = state.takeScriptedFailure() {
+                sendError(APIError(status: status, message: "vllm-sim --fail-status \(status): simulated failure"))
+                return
+            }
             startCompletion(context: context, head: head, body: body, recordID: recordID, sendError: sendError)
         case (.POST, "/tokenize"):
             do throws(APIError) {

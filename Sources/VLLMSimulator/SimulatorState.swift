@@ -25,6 +25,8 @@ final class SimulatorState: Sendable {
         var healthy: Bool
         var coldStartPending: Bool
         var requests: [RecordedRequest] = []
+        /// Completion requests `--fail-status` still answers (nil: every one).
+        var failuresLeft: Int?
         /// `id` of `requests[0]`.
         var firstID = 1
         var nextID = 1
@@ -39,12 +41,26 @@ final class SimulatorState: Sendable {
         engine = NIOLockedValueBox(Engine(scheduler: EngineScheduler(
             maxRunning: configuration.maxNumSeqs, kvCacheTokens: configuration.kvCacheTokens
         )))
-        state = NIOLockedValueBox(Mutable(healthy: configuration.startHealthy, coldStartPending: configuration.coldStartMilliseconds > 0))
+        state = NIOLockedValueBox(Mutable(
+            healthy: configuration.startHealthy, coldStartPending: configuration.coldStartMilliseconds > 0,
+            failuresLeft: configuration.failCount > 0 ? configuration.failCount : nil
+        ))
     }
 
     var isHealthy: Bool {
         get { state.withLockedValue { $0.healthy } }
         set { state.withLockedValue { $0.healthy = newValue } }
+    }
+
+    /// The status `--fail-status` answers this completion request with, or nil once its count is used up.
+    func takeScriptedFailure() -> Int? {
+        guard let status = configuration.failStatus else { return nil }
+        return state.withLockedValue { state in
+            guard let left = state.failuresLeft else { return status }
+            guard left > 0 else { return nil }
+            state.failuresLeft = left - 1
+            return status
+        }
     }
 
     /// `true` exactly once: for the first completion request while a cold start is configured.

@@ -31,10 +31,16 @@ struct VLLMSimCommand: AsyncParsableCommand {
     @Option(help: "Completions running at once; more wait (vllm:num_requests_waiting). 0 = no limit.") var maxNumSeqs = 0
     @Option(help: "GET /metrics names: current (vllm:kv_cache_usage_perc, vllm:prefix_cache_*) | legacy (vllm:gpu_cache_usage_perc, vllm:gpu_prefix_cache_*)")
     var metricNames: MetricNames = .current
+    @Option(help: "Test only, not a vLLM flag: answer completion requests with this HTTP status (e.g. 503, 429) and vLLM's error body.")
+    var failStatus: Int?
+    @Option(help: "Test only: how many completion requests --fail-status answers, from the first; 0 = every one.")
+    var failCount = 0
 
     func validate() throws {
         guard kvCacheTokens >= 0 else { throw ValidationError("--kv-cache-tokens must be 0 or more") }
         guard maxNumSeqs >= 0 else { throw ValidationError("--max-num-seqs must be 0 or more") }
+        if let failStatus, !(400...599).contains(failStatus) { throw ValidationError("--fail-status must be an HTTP error status, 400 to 599") }
+        guard failCount >= 0 else { throw ValidationError("--fail-count must be 0 or more") }
         guard prefillTokensPerSecond.isFinite, prefillTokensPerSecond >= 0 else {
             throw ValidationError("--prefill-tokens-per-second must be a finite number, 0 or more")
         }
@@ -53,7 +59,7 @@ struct VLLMSimCommand: AsyncParsableCommand {
             ttftMilliseconds: ttftMilliseconds, coldStartMilliseconds: coldStartMilliseconds,
             startHealthy: !unhealthy, recordLimit: recordLimit, kvCacheTokens: kvCacheTokens,
             prefillTokensPerSecond: prefillTokensPerSecond, enablePromptTokensDetails: enablePromptTokensDetails,
-            maxNumSeqs: maxNumSeqs, metricNames: metricNames
+            maxNumSeqs: maxNumSeqs, metricNames: metricNames, failStatus: failStatus, failCount: failCount
         ))
         FileHandle.standardOutput.write(Data("vllm-sim listening on \(server.baseURL)\n".utf8))
         try await server.waitUntilClosed()

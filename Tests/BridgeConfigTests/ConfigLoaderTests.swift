@@ -107,7 +107,7 @@ struct ConfigLoaderTests {
                   rpm: 100
                 model_info:
                   max_model_len: 32768
-            router_settings: {routing_strategy: simple-shuffle, num_retries: 2}
+            router_settings: {routing_strategy: simple-shuffle, allowed_fails: 2}
             spark_bridge:
               timeouts:
                 conect_seconds: 5
@@ -117,7 +117,7 @@ struct ConfigLoaderTests {
         #expect(loaded.warnings.map(\.description) == [
             "config.yaml:6:7: model_list[0].litellm_params.rpm: not used by spark-bridge; ignored",
             "config.yaml:7:5: model_list[0].model_info: not used by spark-bridge; ignored",
-            "config.yaml:9:53: router_settings.num_retries: not used by spark-bridge; ignored",
+            "config.yaml:9:53: router_settings.allowed_fails: not used by spark-bridge; ignored",
             "config.yaml:12:5: timeouts.conect_seconds: unknown key; ignored",
         ])
     }

@@ -83,11 +83,11 @@ struct RoutingConfigTests {
             ("session-affinity", .sessionAffinity, nil),
         ]
         for (value, strategy, warning) in cases {
-            let yaml = Self.pools + "router_settings:\n  routing_strategy: \(value)\n  num_retries: 2\n"
+            let yaml = Self.pools + "router_settings:\n  routing_strategy: \(value)\n  cooldown_time: 30\n"
             let loaded = try #require(load(yaml))
             #expect(loaded.configuration.settings.routing.strategy == strategy, "\(value)")
             var expected = warning.map { ["config.yaml:9:21: router_settings.routing_strategy: \($0)"] } ?? []
-            expected.append("config.yaml:10:3: router_settings.num_retries: not used by spark-bridge; ignored")
+            expected.append("config.yaml:10:3: router_settings.cooldown_time: not used by spark-bridge; ignored")
             #expect(loaded.warnings.map(\.description) == expected)
         }
     }
