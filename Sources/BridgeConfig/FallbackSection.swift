@@ -59,7 +59,8 @@ enum FallbackSection {
 
     private static func rule(key: String, _ node: YAMLNode, _ path: String, context: ConfigReadContext) -> FallbackSettings.Rule? {
         guard case .sequence(let items) = node.content, !items.isEmpty else {
-            context.fail(at: node.location, "\(path): expected a non-empty list of model_names to fall back to, got \(node.summary)")
+            let got = if case .sequence = node.content { "an empty list" } else { node.summary }
+            context.fail(at: node.location, "\(path): expected a non-empty list of model_names to fall back to, got \(got)")
             return nil
         }
         var targets: [String] = []

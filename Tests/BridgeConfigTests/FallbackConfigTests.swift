@@ -84,7 +84,7 @@ struct FallbackConfigTests {
             """
         let error = try #require(loadError(yaml))
         #expect(error.diagnostics.map(\.description) == [
-            "config.yaml:9:16: router_settings.num_retries: expected an integer from 0 to 10, got 11",
+            "config.yaml:9:16: router_settings.num_retries: expected an integer from 0 to 10, got \"11\"",
             "config.yaml:10:34: fallbacks: \"claude-sonet-*\" (the fallback of \"claude-opus-*\") is no model_name; known aliases: claude-opus-*, claude-sonnet-*, qwen-long",
             "config.yaml:11:29: router_settings.context_window_fallbacks: expected a list of {model_name: [model_name, …]} mappings, got a mapping",
         ])
@@ -96,7 +96,7 @@ struct FallbackConfigTests {
         let shapeError = try #require(loadError(shapes))
         #expect(shapeError.diagnostics.map(\.description) == [
             "config.yaml:9:15: router_settings.fallbacks[0]: expected a list of {model_name: [model_name, …]} mappings, got \"claude-opus-*\"",
-            "config.yaml:9:49: router_settings.fallbacks[1].claude-opus-*: expected a non-empty list of model_names to fall back to, got a list",
+            "config.yaml:9:50: router_settings.fallbacks[1].claude-opus-*: expected a non-empty list of model_names to fall back to, got an empty list",
         ])
     }
 
