@@ -18,6 +18,11 @@ public struct FallbackSettings: Sendable, Equatable {
             self.targetLocations = targetLocations
         }
 
+        /// Rules are equal when they say the same, wherever they are written.
+        public static func == (lhs: Rule, rhs: Rule) -> Bool {
+            lhs.pattern == rhs.pattern && lhs.targets == rhs.targets
+        }
+
         /// Whether the rule applies to a request of `alias` (the `model_name` as written) for `clientModel`.
         func applies(alias: String, clientModel: String?) -> Bool {
             if pattern == alias || pattern == clientModel { return true }

@@ -271,7 +271,7 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
                 if endpoint == .messages, let deployment {
                     let fit = fitOutputBudget(&translation.translated, deployment: deployment)
                     firstBody = fit.body
-                    if fit.promptOverWindow, let next = moveOn(after: .contextWindow, hop: "\(deployment.backendName):window") {
+                    if fit.promptOverWindow, let next = moveOn(after: .contextWindow, hop: "\(deployment.backendName):window", notedWhenRelayed: false) {
                         target = next
                         continue
                     }
@@ -313,13 +313,16 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     }
 
     /// The chain's next alias after `failure` on the current one (nil: nothing left), noting the hop
-    /// `name@hop` in the record. A retry resolves to the same alias, its failed deployments excluded.
-    private func moveOn(after failure: FallbackChain.Failure, hop: String) -> ResolvedAlias? {
+    /// `name@hop` in the record (when nothing is left too, unless `notedWhenRelayed` is false: the
+    /// request then goes ahead as it is). A retry resolves to the same alias, its failed deployments
+    /// excluded.
+    private func moveOn(after failure: FallbackChain.Failure, hop: String, notedWhenRelayed: Bool = true) -> ResolvedAlias? {
         guard var current = chain else { return nil }
-        record.hop(current.name + "@" + hop)
         let from = current.alias
+        let failedName = current.name
         let decision = current.failed(failure)
         chain = current
+        if decision != .relay || notedWhenRelayed { record.hop(failedName + "@" + hop) }
         switch decision {
         case .relay:
             return nil

@@ -105,4 +105,13 @@ struct FallbackConfigTests {
         let yaml = Self.aliases + "router_settings:\n  fallbacks: [{\"qwen-long\": [\"claude-sonnet-4-5\"]}]\n"
         #expect(load(yaml)?.configuration.settings.fallback.fallbacks.first?.targets == ["claude-sonnet-4-5"])
     }
+
+    @Test("a reload that changes retries or fallbacks reports them; one that only moves them does not")
+    func reloadDiff() throws {
+        let before = try #require(load(Self.aliases + "router_settings:\n  fallbacks: [{\"claude-opus-*\": [\"qwen-long\"]}]\n"))
+        let moved = try #require(load(Self.aliases + "\n\nrouter_settings:\n  fallbacks: [{\"claude-opus-*\": [\"qwen-long\"]}]\n"))
+        #expect(ConfigDiff(from: before.configuration, to: moved.configuration).changedSettings.isEmpty)
+        let after = try #require(load(Self.aliases + "router_settings:\n  num_retries: 1\n  fallbacks: [{\"claude-opus-*\": [\"claude-sonnet-*\"]}]\n"))
+        #expect(ConfigDiff(from: before.configuration, to: after.configuration).changedSettings == ["router_settings.num_retries", "router_settings.fallbacks"])
+    }
 }

@@ -44,6 +44,34 @@ import Testing
         #expect(metadata["TTFT_MS"].flatMap { Int("\($0)") } != nil)
     }
 
+    @Test("the hops of a retried and fallen-back request: each failed call, then where it was answered")
+    func hopsNameEveryCall() throws {
+        let record = RequestRecord(requestID: "req_h", method: "POST", path: "/v1/messages", route: .messages)
+        record.clientModel = "claude-opus-4-5"
+        record.alias = "claude-sonnet-*"
+        record.backendModel = "Qwen/Qwen3-Coder"
+        record.backend = "127.0.0.1:8002"
+        record.hop("claude-opus-4-5@127.0.0.1:8001:503")
+        record.hopTarget = "claude-sonnet-4-5"
+        let (text, metadata) = try Self.logged(record, status: 200)
+        #expect(text.contains(" hops=claude-opus-4-5@127.0.0.1:8001:503>claude-sonnet-4-5@127.0.0.1:8002 status=200 "))
+        #expect(metadata["HOPS"] == "claude-opus-4-5@127.0.0.1:8001:503>claude-sonnet-4-5@127.0.0.1:8002")
+
+        // Given up after the last failure: no target after it.
+        let relayed = RequestRecord(requestID: "req_r", method: "POST", path: "/v1/messages", route: .messages)
+        relayed.clientModel = "m"
+        relayed.backend = "b"
+        relayed.hop("m@b:503")
+        relayed.hop("m@b:503")
+        #expect(try Self.logged(relayed, status: 529).text.contains(" hops=m@b:503>m@b:503 status=529 "))
+
+        // A client's long model name is clipped, and the list is bounded.
+        let hostile = RequestRecord(requestID: "req_x", method: "POST", path: "/v1/messages", route: .messages)
+        for _ in 0..<100 { hostile.hop(String(repeating: "x", count: 1000) + "@b:503") }
+        #expect(hostile.hops.count == FallbackChain.maximumHops)
+        #expect(hostile.hops.allSatisfy { $0.count <= RequestRecord.maximumLoggedField + 1 })
+    }
+
     @Test func aRequestWithoutModelLogsStatusAndDurationOnly() throws {
         let record = RequestRecord(requestID: "req_1", method: "GET", path: "/health", route: .health)
         let (text, metadata) = try Self.logged(record, status: nil)
