@@ -158,6 +158,15 @@ def test_a_prompt_over_the_window_goes_to_the_context_window_fallback_without_a_
     assert logged(fallback_bridge, f"hops=claude-small@{backend_name(sims['small'])}:window>qwen-long@{backend_name(sims['long'])} ")
 
 
+def test_a_context_length_refusal_from_the_backend_moves_the_request_to_the_context_window_fallback(fallback_bridge: Bridge, sims: dict[str, Sim], marker: str) -> None:
+    # A short body the backend counts as 1,500 prompt tokens: the estimate lets it through, vLLM refuses it.
+    message = ask(fallback_bridge, "claude-small", f"{marker} " + directive(text="from the long window", prompt_tokens=1500))
+    assert message.content[0].text == "from the long window"
+    assert [r["status"] for r in sims["small"].requests(marker)] == [400]
+    assert len(sims["long"].requests(marker)) == 1
+    assert logged(fallback_bridge, f"hops=claude-small@{backend_name(sims['small'])}:400>qwen-long@{backend_name(sims['long'])} ")
+
+
 def test_a_prompt_that_fits_stays_on_its_alias(fallback_bridge: Bridge, sims: dict[str, Sim], marker: str) -> None:
     ask(fallback_bridge, "claude-small", f"{marker} short")
     assert len(sims["small"].requests(marker)) == 1
