@@ -172,3 +172,41 @@ struct EndpointTests {
         }
     }
 }
+
+/// `--fail-status`/`--fail-count` (test only): a backend that answers every completion, or the first
+/// few, with an error status, as the bridge's retries and fallbacks need.
+@Suite("scripted failure status")
+struct FailStatusTests {
+    static let request: JSONValue = ["model": .string(SimulatorConfiguration.defaultModel), "max_tokens": 4, "messages": [["role": "user", "content": "hi"]]]
+
+    @Test("--fail-status 503 --fail-count 2: the first two completions get 503 and vLLM's error body, then completions again")
+    func countedFailures() async throws {
+        try await withSimulator(SimulatorConfiguration(failStatus: 503, failCount: 2)) { server in
+            for _ in 0..<2 {
+                let failed = try await RawHTTPClient.post(port: server.port, path: "/v1/chat/completions", json: Self.request)
+                #expect(failed.status == 503)
+                let body = try failed.json()
+                #expect(body["error"]?["code"] == 503)
+                #expect(body["error"]?["message"]?.stringValue?.contains("--fail-status") == true)
+            }
+            let answered = try await RawHTTPClient.post(port: server.port, path: "/v1/chat/completions", json: Self.request)
+            #expect(answered.status == 200)
+            let recorded = try await RawHTTPClient.send(port: server.port, path: "/sim/requests").json()
+            #expect(recorded.arrayValue?.compactMap { $0["status"]?.intValue } == [503, 503, 200])
+        }
+    }
+
+    @Test("without --fail-count every completion fails; health and models are untouched")
+    func everyRequest() async throws {
+        try await withSimulator(SimulatorConfiguration(failStatus: 429)) { server in
+            for _ in 0..<3 {
+                let failed = try await RawHTTPClient.post(port: server.port, path: "/v1/chat/completions", json: Self.request)
+                #expect(failed.status == 429)
+            }
+            let health = try await RawHTTPClient.send(port: server.port, path: "/health")
+            let models = try await RawHTTPClient.send(port: server.port, path: "/v1/models")
+            #expect(health.status == 200)
+            #expect(models.status == 200)
+        }
+    }
+}
