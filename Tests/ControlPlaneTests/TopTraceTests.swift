@@ -54,6 +54,11 @@ struct TopTraceTests {
                 time: "2026-12-05T11:40:01.123Z", event: .start, requestID: "req_1", method: "POST", path: "/v1/messages",
                 model: "claude-sonnet-4-5", alias: "claude-sonnet-*", backend: "127.0.0.1:8000", backendModel: "Qwen/Qwen3-8B"
             ))
+            commands.traceHub.publish(TraceEvent(time: "2026-12-05T11:40:01.150Z", event: .upstream, requestID: "req_1", alias: "claude-sonnet-*", status: 503))
+            commands.traceHub.publish(TraceEvent(
+                time: "2026-12-05T11:40:01.160Z", event: .upstream, requestID: "req_1", alias: "claude-sonnet-*",
+                message: "failed before the first byte: claude-sonnet-4-5@127.0.0.1:8000:503"
+            ))
             commands.traceHub.publish(TraceEvent(time: "2026-12-05T11:40:01.200Z", event: .upstream, requestID: "req_1", alias: "claude-sonnet-*", status: 200))
             commands.traceHub.publish(TraceEvent(
                 time: "2026-12-05T11:40:02.000Z", event: .end, requestID: "req_1", alias: "claude-sonnet-*", status: 200,
@@ -61,6 +66,8 @@ struct TopTraceTests {
             ))
             let expected = [
                 "11:40:01.123 req_1 start POST /v1/messages claude-sonnet-4-5 (alias claude-sonnet-*) -> Qwen/Qwen3-8B @ 127.0.0.1:8000",
+                "11:40:01.150 req_1 upstream status=503",
+                "11:40:01.160 req_1 upstream status=- (failed before the first byte: claude-sonnet-4-5@127.0.0.1:8000:503)",
                 "11:40:01.200 req_1 upstream status=200",
                 "11:40:02.000 req_1 end status=200 ttft=152 ms duration=877 ms tokens_in=12 tokens_out=40",
             ]

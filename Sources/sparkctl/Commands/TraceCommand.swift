@@ -93,6 +93,8 @@ enum TraceLine {
             parts.append(route)
         case .upstream:
             parts.append("status=\(event.status.map(String.init) ?? "-")")
+            // A call that failed before the client saw a byte, retried or fallen back from (a hop).
+            if let message = event.message { parts.append("(\(message))") }
         case .firstToken:
             parts.append("ttft=\(Formatting.milliseconds(event.ttftMs))")
         case .error:
