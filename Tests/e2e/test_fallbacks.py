@@ -7,13 +7,19 @@ counted at each simulator's `/sim/requests`; the hops are read from the bridge's
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 from urllib.parse import urlparse
 
 import pytest
 
-from conftest import Bridge, Sim
+from conftest import Bridge, Process, Sim
 from support import ANTHROPIC_HEADERS, BACKEND_MODEL, directive, sse_events, wait_until
 
 SMALL_WINDOW = 1000
@@ -194,3 +200,60 @@ def test_client_errors_are_relayed_never_retried(fallback_bridge: Bridge, sims: 
     )
     assert response.status_code >= 400 and response.json()["type"] == "error"
     assert len(sims["ok"].requests(marker)) == 1
+
+
+class ControlledBridge:
+    """A spark-bridge with its own control socket, for sparkctl drain and reload."""
+
+    def __init__(self, bin_dir: Path, workdir: Path, name: str, config: str) -> None:
+        self.bin_dir = bin_dir
+        self.config = workdir / f"{name}.yaml"
+        self.config.write_text(config)
+        self.socket_dir = tempfile.mkdtemp(prefix="sb-fb-", dir="/tmp")
+        self.socket = os.path.join(self.socket_dir, "control.sock")
+        self.process = Process(
+            name, [str(bin_dir / "spark-bridge"), "--config", str(self.config), "--listen", "127.0.0.1:0", "--control-socket", self.socket], workdir
+        )
+        self.bridge = Bridge(self.process, config, None)
+
+    def sparkctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(self.bin_dir / "sparkctl"), "--socket", self.socket, *args], capture_output=True, text=True, timeout=60)
+
+    def stop(self) -> None:
+        self.process.stop()
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+def main_and_spare_config(main: Sim, spare: Sim, fallback: str) -> str:
+    q = json.dumps
+    lines = ["model_list:"]
+    for alias, sim in (("claude-main", main), ("claude-spare", spare)):
+        lines += [f"  - model_name: {q(alias)}", "    litellm_params:", f"      model: {q('openai/' + BACKEND_MODEL)}", f"      api_base: {q(sim.url + '/v1')}"]
+    lines += [
+        "litellm_settings:",
+        f"  fallbacks: [{{\"claude-main\": [{q(fallback)}]}}]",
+        "spark_bridge:", "  warmup:", "    enabled: false", "  health:", "    interval_seconds: 3600", "    timeout_seconds: 2",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def controlled(bin_dir: Path, workdir: Path, sims: dict[str, Sim]) -> Iterator[ControlledBridge]:
+    bridge = ControlledBridge(bin_dir, workdir, "spark-bridge-fallbacks-controlled", main_and_spare_config(sims["small"], sims["long"], "claude-spare"))
+    yield bridge
+    bridge.stop()
+
+
+def test_a_drained_alias_falls_back_and_a_reload_naming_no_alias_is_refused_keeping_the_running_config(controlled: ControlledBridge, sims: dict[str, Sim], marker: str) -> None:
+    drained = controlled.sparkctl("drain", "--backend", backend_name(sims["small"]))
+    assert drained.returncode == 0, drained.stdout + drained.stderr
+    ask(controlled.bridge, "claude-main", f"{marker} first")
+    assert sims["small"].requests(marker) == [] and len(sims["long"].requests(marker)) == 1
+    assert logged(controlled.bridge, f"hops=claude-main@drained>claude-spare@{backend_name(sims['long'])} ")
+
+    controlled.config.write_text(main_and_spare_config(sims["small"], sims["long"], "claude-nowhere"))
+    refused = controlled.sparkctl("reload")
+    assert refused.returncode == 1
+    assert re.search(r"\.yaml:\d+:\d+: fallbacks: \"claude-nowhere\" \(the fallback of \"claude-main\"\) is no model_name", refused.stdout + refused.stderr), refused.stdout + refused.stderr
+    ask(controlled.bridge, "claude-main", f"{marker} second")
+    assert len(sims["long"].requests(marker)) == 2
