@@ -385,11 +385,9 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         return (deployment, unavailable)
     }
 
-    /// `deployments` without those that failed this request; all of them when none would be left.
+    /// The pool a retry chooses from (``FallbackChain/pool(_:excluding:)``).
     private func untried(_ deployments: [Deployment]) -> [Deployment] {
-        guard !failedDeployments.isEmpty else { return deployments }
-        let left = deployments.filter { !failedDeployments.contains($0) }
-        return left.isEmpty ? deployments : left
+        FallbackChain.pool(deployments, excluding: failedDeployments)
     }
 
     /// The session key of the `X-Claude-Code-Session-Id` header, if the client sent a usable one.

@@ -61,6 +61,15 @@ struct FallbackChain {
         tried = [alias]
     }
 
+    /// The deployments a call on an alias chooses from: those that have not failed this request, in
+    /// the alias's order (the selection's own tiers, panic mode included, then apply); all of them
+    /// when every one has failed, so that `num_retries` on a single deployment calls it again.
+    static func pool(_ deployments: [Deployment], excluding failed: [Deployment]) -> [Deployment] {
+        guard !failed.isEmpty else { return deployments }
+        let left = deployments.filter { !failed.contains($0) }
+        return left.isEmpty ? deployments : left
+    }
+
     /// Whether anything can ever be tried again: retries or a fallback rule are configured.
     static func isConfigured(_ settings: FallbackSettings) -> Bool {
         settings.numRetries > 0 || !settings.fallbacks.isEmpty || !settings.contextWindowFallbacks.isEmpty

@@ -88,6 +88,17 @@ struct FallbackChainTests {
         #expect(![400, 401, 403, 404, 413, 422, 501, 505].contains(where: FallbackChain.isTransient(status:)))
     }
 
+    @Test("a retry chooses among the deployments that have not failed, or among all when every one has")
+    func retryPool() {
+        let a = Deployment(model: "q", apiBase: URL(string: "http://127.0.0.1:1/v1")!, apiKey: nil)
+        let b = Deployment(model: "q", apiBase: URL(string: "http://127.0.0.1:2/v1")!, apiKey: nil)
+        let c = Deployment(model: "q", apiBase: URL(string: "http://127.0.0.1:3/v1")!, apiKey: nil)
+        #expect(FallbackChain.pool([a, b, c], excluding: []) == [a, b, c])
+        #expect(FallbackChain.pool([a, b, c], excluding: [b]) == [a, c])
+        #expect(FallbackChain.pool([a, b], excluding: [a, b]) == [a, b])
+        #expect(FallbackChain.pool([a], excluding: [a, a]) == [a])
+    }
+
     @Test("nothing is configured by default")
     func configured() {
         #expect(!FallbackChain.isConfigured(FallbackSettings()))

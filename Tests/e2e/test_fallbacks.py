@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import pytest
 
 from conftest import Bridge, Process, Sim
-from support import ANTHROPIC_HEADERS, BACKEND_MODEL, directive, sse_events, wait_until
+from support import ANTHROPIC_HEADERS, BACKEND_MODEL, directive, metric, sse_events, wait_until
 
 SMALL_WINDOW = 1000
 LONG_WINDOW = 100000
@@ -118,7 +118,12 @@ def test_a_dead_deployment_is_retried_on_the_other_and_the_client_sees_one_clean
     assert logged(fallback_bridge, f"hops=claude-pool@{dead}:connect>claude-pool@{backend_name(sims['ok'])} ")
 
 
+def hops_counted(bridge: Bridge, alias: str, kind: str) -> float:
+    return metric(bridge.http.get("/metrics").text, "spark_bridge_fallback_hops_total", alias=alias, kind=kind)
+
+
 def test_an_overloaded_alias_falls_back_after_num_retries_and_the_log_names_the_hops(fallback_bridge: Bridge, sims: dict[str, Sim], marker: str) -> None:
+    retries, fallbacks = hops_counted(fallback_bridge, "claude-opus-gpu", "retry"), hops_counted(fallback_bridge, "claude-opus-gpu", "fallback")
     message = ask(fallback_bridge, "claude-opus-gpu", f"{marker} please answer")
     assert message.stop_reason in ("end_turn", "max_tokens")
     # The first call and num_retries (2) more on the 503 backend, then one on the fallback.
@@ -127,6 +132,8 @@ def test_an_overloaded_alias_falls_back_after_num_retries_and_the_log_names_the_
     failing = backend_name(sims["unavailable"])
     hop = f"claude-opus-gpu@{failing}:503"
     assert logged(fallback_bridge, f"hops={hop}>{hop}>{hop}>claude-sonnet-4-5@{backend_name(sims['ok'])} ")
+    assert hops_counted(fallback_bridge, "claude-opus-gpu", "retry") == retries + 2
+    assert hops_counted(fallback_bridge, "claude-opus-gpu", "fallback") == fallbacks + 1
 
 
 def test_a_rate_limited_stream_falls_back_before_its_head_and_streams_cleanly(fallback_bridge: Bridge, sims: dict[str, Sim], marker: str) -> None:
