@@ -323,6 +323,12 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         let decision = current.failed(failure)
         chain = current
         if decision != .relay || notedWhenRelayed { record.hop(failedName + "@" + hop) }
+        if decision != .relay {
+            // The failed call is counted now; the request itself goes on, its outcome still open.
+            if let kind = record.upstreamError { bridge.metrics.recordUpstreamError(kind: kind, backend: record.backend) }
+            record.upstreamError = nil
+            record.note = nil
+        }
         switch decision {
         case .relay:
             return nil

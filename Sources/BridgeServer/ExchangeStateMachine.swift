@@ -9,6 +9,12 @@ import BridgeUpstream
 /// What the request log should learn on the way (notes, usage, first token…) is kept as ``RecordFact``s
 /// the glue takes after each event. No I/O, no clock: every transition is a unit test.
 ///
+/// With retries or fallbacks configured, a call that fails before any byte reached the client (no
+/// answer, or an error status another call may cure) ends in ``Action/upstreamFailed(_:hop:)``: the glue
+/// asks ``FallbackChain`` and answers with ``tryAgain(_:firstBody:)`` (another deployment, the request
+/// translated for it) or ``giveUp()`` (the failure answered as without retries). Once the head is
+/// written nothing is tried again.
+///
 /// The paused-stream timeout arrives as the upstream ending with ``UpstreamError/consumerStalled`` and
 /// the transport's own timeouts as other upstream errors; the request deadline, a drain and a shutdown
 /// all arrive as ``cut(reason:)``.

@@ -116,6 +116,10 @@ def test_a_dead_deployment_is_retried_on_the_other_and_the_client_sees_one_clean
     assert len(sims["ok"].requests(marker)) == 2
     dead = backend_name(sims["dying"])
     assert logged(fallback_bridge, f"hops=claude-pool@{dead}:connect>claude-pool@{backend_name(sims['ok'])} ")
+    # The failed call is counted against the dead backend, not the one that answered.
+    page = fallback_bridge.http.get("/metrics").text
+    assert metric(page, "spark_bridge_upstream_errors_total", kind="connect", backend=dead) == 1
+    assert metric(page, "spark_bridge_upstream_errors_total", backend=backend_name(sims["ok"])) == 0
 
 
 def hops_counted(bridge: Bridge, alias: str, kind: str) -> float:
