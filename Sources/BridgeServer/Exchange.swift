@@ -31,6 +31,10 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     private var session: String?
     /// The client's `X-Claude-Code-Session-Id` header, which keys session affinity first.
     private let sessionHeader: String?
+    /// The client's Anthropic headers, for a request relayed to an Anthropic API deployment.
+    private let anthropicHeaders: AnthropicRelay.ClientHeaders
+    /// A relayed request asks for a stream (its `stream: true`).
+    private var relayStreams = false
     /// Bytes of the completion body last sent, for the prompt-size calibration.
     private var sentBodyBytes = 0
     /// Sends `event: ping` while a stream is silent (``BridgeSettings/keepalive``).
@@ -40,10 +44,11 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
 
     init(
         kind: Kind, bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel,
-        sessionHeader: String? = nil
+        sessionHeader: String? = nil, anthropicHeaders: AnthropicRelay.ClientHeaders = .init()
     ) {
         self.kind = kind
         self.sessionHeader = sessionHeader
+        self.anthropicHeaders = anthropicHeaders
         self.bridge = bridge
         self.configuration = configuration
         self.writer = writer
@@ -189,6 +194,9 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         let url: String
         var headers = [("content-type", "application/json")]
         switch kind {
+        case _ where deployment.isAnthropic:
+            url = AnthropicRelay.url(deployment.apiBase, countTokens: kind == .countTokens)
+            headers = AnthropicRelay.upstreamHeaders(client: anthropicHeaders, deployment: deployment, streams: relayStreams)
         case .messages:
             url = BackendURL.chatCompletions(deployment.apiBase)
             headers.append(("accept", machine.streams ? "text/event-stream" : "application/json"))
@@ -200,8 +208,9 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             url = BackendURL.chatCompletions(deployment.apiBase)
         }
         let request = UpstreamRequest(
-            method: "POST", url: url, headers: BackendRequest.headers(headers, apiKey: deployment.apiKey), body: body,
-            timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout)
+            method: "POST", url: url, headers: deployment.isAnthropic ? headers : BackendRequest.headers(headers, apiKey: deployment.apiKey), body: body,
+            timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout),
+            certificates: BackendRequest.certificates(deployment.tls)
         )
         record.upstreamCalls += 1
         record.routed(body: body)
@@ -213,6 +222,7 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     /// `/v1/messages` and count_tokens: translate (``MessagesRequestTranslation``) for a deployment of
     /// the alias, fit `max_tokens` to its window, and start.
     private func startMessages(body: [UInt8]) {
+        if configuration.aliases.hasAnthropicAliases, startAnthropicRelay(body: body) { return }
         let endpoint: AnthropicRequest.Endpoint = kind == .countTokens ? .countTokens : .messages
         let options = RequestTranslationOptions(
             rescuesQwenMarkup: configuration.settings.rescueQwenXML,
@@ -237,6 +247,32 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         } catch {
             perform(machine.refuse(.anthropic(error)))
         }
+    }
+
+    /// `/v1/messages` or count_tokens whose model names an Anthropic API alias: the body goes to a
+    /// deployment of it as sent, but for its `model`. False (nothing done) for any other request,
+    /// which the translation then reads (and refuses, when it is not valid).
+    private func startAnthropicRelay(body: [UInt8]) -> Bool {
+        guard case .object(var object)? = try? JSONParser.parse(body), let model = object["model"]?.stringValue,
+              let resolved = configuration.aliases.resolve(model), resolved.deployments.first?.isAnthropic == true
+        else { return false }
+        record.clientModel = model
+        record.alias = resolved.alias
+        switch bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments, configuration: configuration, key: headerSessionKey) {
+        case .success(let routed):
+            let chosen = routed.deployment
+            deployment = chosen
+            record.routing = routed.route
+            record.backendModel = chosen.model
+            record.backend = chosen.backendName
+            relayStreams = kind == .messages && object["stream"] == true
+            object["model"] = .string(chosen.model)
+            perform(machine.start(.anthropicRelay, firstBody: JSONValue.object(object).jsonBytes))
+        case .failure(let unavailable):
+            record.note = unavailable.message
+            perform(machine.refuse(.anthropic(AnthropicError(.overloaded, unavailable.message))))
+        }
+        return true
     }
 
     /// The deployment for the client's `model`, and why none is up when count_tokens estimates instead.
@@ -323,8 +359,13 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         let picked: Result<RoutedDeployment, BackendsUnavailable>
         if let resolved = configuration.aliases.resolve(model) {
             record.alias = resolved.alias
+            if resolved.deployments.first?.isAnthropic == true {
+                // The Anthropic API speaks only its own Messages API: the bridge does not translate OpenAI to it.
+                let message = "The model \(model) is served by the Anthropic API, which spark-bridge relays only on /v1/messages: send this model Anthropic Messages requests"
+                return perform(machine.refuse(.openAI(status: 400, message: message, type: "invalid_request_error", code: "model_not_supported")))
+            }
             picked = bridge.pickDeployment(alias: resolved.alias, from: resolved.deployments, configuration: configuration, key: headerSessionKey)
-        } else if case let direct = configuration.aliases.deployments(servingBackendModel: model), !direct.isEmpty {
+        } else if case let direct = configuration.aliases.deployments(servingBackendModel: model).filter({ !$0.isAnthropic }), !direct.isEmpty {
             picked = bridge.pickDeployment(alias: model, from: direct, configuration: configuration, key: headerSessionKey)
         } else {
             let message = configuration.aliases.unknownModelMessage(model)
