@@ -212,6 +212,9 @@ struct ExchangeStateMachine {
             state = .relaying
             let eventStream = relayed.contains { $0.name.lowercased() == "content-type" && $0.value.hasPrefix("text/event-stream") }
             relayedUsage = RelayedUsageReader(streams: eventStream)
+            if let id = relayed.first(where: { $0.name.lowercased() == "request-id" })?.value {
+                facts.append(.addedNote("Anthropic request-id \(id.prefix(100))"))
+            }
             if status != 200 {
                 facts.append(.note("Anthropic API HTTP \(status)"))
                 facts.append(.upstreamError(kind: UpstreamError.metricKind(httpStatus: status)))
