@@ -132,15 +132,15 @@ enum ModelListSection {
             }
             return bundle(node, path).map { .caBundle(path: $0) }
         }
-        let caFile = params.take("ca_file") { node, path -> (String, SourceLocation)? in
-            bundle(node, path).map { ($0, node.location) }
+        let caFile = params.take("ca_file") { node, path -> (String, SourceLocation, String)? in
+            bundle(node, path).map { ($0, node.location, path) }
         }
-        guard let (file, location) = caFile else { return verify ?? .systemStore }
+        guard let (file, location, path) = caFile else { return verify ?? .systemStore }
         switch verify {
         case .disabled:
-            context.fail(at: location, "ca_file: set together with ssl_verify: false; keep one of them")
+            context.fail(at: location, "\(path): set together with ssl_verify: false; keep one of them")
         case .caBundle(let other) where other != file:
-            context.fail(at: location, "ca_file: \"\(file)\" differs from ssl_verify's \"\(other)\"; keep one of them")
+            context.fail(at: location, "\(path): \"\(file)\" differs from ssl_verify's \"\(other)\"; keep one of them")
         default:
             break
         }
