@@ -44,8 +44,18 @@ enum ModelListSection {
         }
         var names: [String] = []
         var pools: [String: (deployments: [Deployment], location: SourceLocation)] = [:]
+        var anthropicBases: [URL: Bool] = [:]
         for (index, item) in items.enumerated() {
             guard let (name, deployment) = entry(item, path: path(index), context: context) else { continue }
+            if let anthropic = anthropicBases[deployment.apiBase], anthropic != deployment.isAnthropic {
+                context.fail(
+                    at: item.location,
+                    "\(path(index)): api_base \(deployment.apiBase.absoluteString) is given both to anthropic/ and to OpenAI-compatible "
+                        + "deployments; one server speaks one of the two APIs"
+                )
+                continue
+            }
+            anthropicBases[deployment.apiBase] = deployment.isAnthropic
             if pools[name] == nil {
                 names.append(name)
                 pools[name] = ([], item.location)

@@ -64,7 +64,7 @@ struct AnthropicDeploymentConfigTests {
         ])
     }
 
-    @Test("errors name file:line:column: a missing CA bundle, ca_file against ssl_verify: false, forward_client_key on vLLM, a mixed pool")
+    @Test("errors name file:line:column: a missing CA bundle, ca_file against ssl_verify: false, forward_client_key on vLLM, a mixed pool, an api_base shared by both APIs")
     func errors() throws {
         let missing = try #require(loadError(Self.cloud + "      ca_file: /nonexistent/ca.pem\n", environment: ["ANTHROPIC_API_KEY": "k"]))
         #expect(missing.description == #"config.yaml:6:16: model_list[0].litellm_params.ca_file: the CA bundle "/nonexistent/ca.pem" is not a readable file"#)
@@ -84,6 +84,13 @@ struct AnthropicDeploymentConfigTests {
 
             """, environment: ["ANTHROPIC_API_KEY": "k"]))
         #expect(mixed.description.hasPrefix("config.yaml:6:5: model_list[1]: model_name claude-opus-* mixes the Anthropic API and OpenAI-compatible servers"))
+
+        let shared = try #require(loadError(oneModel + """
+              - model_name: cloud
+                litellm_params: {model: anthropic/claude-opus-4-5, api_base: "http://h:1/v1"}
+
+            """))
+        #expect(shared.description.hasPrefix("config.yaml:4:5: model_list[1]: api_base http://h:1/v1 is given both to anthropic/ and to OpenAI-compatible deployments"))
     }
 
     @Test("a vLLM deployment is OpenAI-compatible, and api_base is still required for it")
