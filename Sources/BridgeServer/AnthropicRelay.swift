@@ -24,11 +24,18 @@ enum AnthropicRelay {
             self.authorization = authorization
         }
 
-        init(_ headers: HTTPHeaders) {
+        /// The client's headers; a credential that is the bridge's own `master_key` is not kept, so
+        /// that `forward_client_key` never sends the bridge's key to the API.
+        init(_ headers: HTTPHeaders, masterKey: String? = nil) {
             version = headers.first(name: "anthropic-version")
             betas = headers["anthropic-beta"]
             apiKey = headers.first(name: "x-api-key")
             authorization = headers.first(name: "authorization")
+            guard let masterKey, !masterKey.isEmpty else { return }
+            if let key = apiKey, Authenticator.constantTimeEquals(key, masterKey) { apiKey = nil }
+            if let value = authorization, Authenticator.isAuthorized(HTTPHeaders([("authorization", value)]), masterKey: masterKey) {
+                authorization = nil
+            }
         }
     }
 

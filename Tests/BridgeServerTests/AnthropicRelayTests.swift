@@ -38,6 +38,16 @@ struct AnthropicRelayTests {
         #expect(keyless.filter { $0.0 == "x-api-key" }.map(\.1) == ["sk-deployment"])
     }
 
+    @Test("the bridge's own master key is never forwarded: the client's other credential is, else the deployment's key")
+    func masterKeyNotForwarded() {
+        let tokenAndMaster = AnthropicRelay.ClientHeaders(HTTPHeaders([("x-api-key", "sk-master"), ("authorization", "Bearer sk-ant-oat-user")]), masterKey: "sk-master")
+        let forwarded = AnthropicRelay.upstreamHeaders(client: tokenAndMaster, deployment: Self.deployment(forwardsClientKey: true), streams: false)
+        #expect(forwarded.filter { ["x-api-key", "authorization"].contains($0.0) }.map { "\($0.0): \($0.1)" } == ["authorization: Bearer sk-ant-oat-user"])
+        let onlyMaster = AnthropicRelay.ClientHeaders(HTTPHeaders([("authorization", "Bearer sk-master")]), masterKey: "sk-master")
+        let fallback = AnthropicRelay.upstreamHeaders(client: onlyMaster, deployment: Self.deployment(forwardsClientKey: true), streams: false)
+        #expect(fallback.filter { ["x-api-key", "authorization"].contains($0.0) }.map { "\($0.0): \($0.1)" } == ["x-api-key: sk-deployment"])
+    }
+
     @Test("a client without anthropic-version gets the API's base version; a deployment without a key sends none")
     func defaultsWhenMissing() {
         let headers = AnthropicRelay.upstreamHeaders(client: .init(), deployment: Self.deployment(key: nil), streams: false)

@@ -324,6 +324,17 @@ def test_the_bridge_master_key_is_checked_before_anything_is_relayed(start_cloud
     assert headers_named(seen, "x-api-key") == [DEPLOYMENT_KEY]
 
 
+def test_the_bridge_master_key_is_never_forwarded_with_the_client_key(start_cloud_bridge: Any, standin: StandIn, test_ca: dict[str, Path], marker: str) -> None:
+    config = cloud_config(standin.url, ca_file=test_ca["ca.pem"], forward_client_key=True, master_key="sk-bridge-master")
+    bridge = start_cloud_bridge("spark-bridge-cloud-forward-master", config)
+    # The SDK sends the bridge's key as `Authorization: Bearer`; the user's own API key rides in x-api-key.
+    bridge.anthropic(api_key="sk-bridge-master").messages.create(**ask(marker), extra_headers={"x-api-key": CLIENT_KEY})
+    [seen] = standin.seen(marker)
+    assert headers_named(seen, "x-api-key") == [CLIENT_KEY]
+    assert headers_named(seen, "authorization") == []
+    assert not any("sk-bridge-master" in value for _, value in seen["headers"])
+
+
 def test_an_untrusted_certificate_is_a_clean_error_naming_the_cause(start_cloud_bridge: Any, standin: StandIn, marker: str) -> None:
     bridge = start_cloud_bridge("spark-bridge-cloud-untrusted", cloud_config(standin.url, ca_file=None))
     with pytest.raises(anthropic.APIStatusError) as caught:
