@@ -6,6 +6,7 @@ import BridgeUpstream
 import FoundationEssentials
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// One `/v1/messages`, count_tokens or `/v1/chat/completions` request on its connection: routes it,
 /// then feeds every event to its ``ExchangeStateMachine`` and performs the actions it returns — the
@@ -31,8 +32,9 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     private var session: String?
     /// The client's `X-Claude-Code-Session-Id` header, which keys session affinity first.
     private let sessionHeader: String?
-    /// The client's Anthropic headers, for a request relayed to an Anthropic API deployment.
-    private let anthropicHeaders: AnthropicRelay.ClientHeaders
+    /// The request's headers: the Anthropic ones are read from them when the request is relayed to an
+    /// Anthropic API deployment (and only then).
+    private let requestHeaders: HTTPHeaders
     /// A relayed request asks for a stream (its `stream: true`).
     private var relayStreams = false
     /// Bytes of the completion body last sent, for the prompt-size calibration.
@@ -44,11 +46,11 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
 
     init(
         kind: Kind, bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel,
-        sessionHeader: String? = nil, anthropicHeaders: AnthropicRelay.ClientHeaders = .init()
+        sessionHeader: String? = nil, requestHeaders: HTTPHeaders = [:]
     ) {
         self.kind = kind
         self.sessionHeader = sessionHeader
-        self.anthropicHeaders = anthropicHeaders
+        self.requestHeaders = requestHeaders
         self.bridge = bridge
         self.configuration = configuration
         self.writer = writer
@@ -196,7 +198,8 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         switch kind {
         case _ where deployment.isAnthropic:
             url = AnthropicRelay.url(deployment.apiBase, countTokens: kind == .countTokens)
-            headers = AnthropicRelay.upstreamHeaders(client: anthropicHeaders, deployment: deployment, streams: relayStreams)
+            let client = AnthropicRelay.ClientHeaders(requestHeaders, masterKey: configuration.masterKey?.value)
+            headers = AnthropicRelay.upstreamHeaders(client: client, deployment: deployment, streams: relayStreams)
         case .messages:
             url = BackendURL.chatCompletions(deployment.apiBase)
             headers.append(("accept", machine.streams ? "text/event-stream" : "application/json"))

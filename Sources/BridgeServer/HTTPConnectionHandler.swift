@@ -265,7 +265,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         let exchange = Exchange(
             kind: kind, bridge: bridge, configuration: configuration, writer: request.writer, record: request.record, channel: context.channel,
             sessionHeader: request.head.headers.first(name: "x-claude-code-session-id"),
-            anthropicHeaders: AnthropicRelay.ClientHeaders(request.head.headers, masterKey: configuration.masterKey?.value)
+            requestHeaders: request.head.headers
         )
         track(exchange, record: request.record, context: context)
         exchange.start(body: request.body)
