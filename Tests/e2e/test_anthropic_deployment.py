@@ -8,6 +8,7 @@ the stand-in's `https://127.0.0.1:<port>`."""
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import subprocess
 import threading
@@ -58,7 +59,7 @@ COUNT_BODY = b'{"input_tokens":4242}'
 class StandIn:
     """A stand-in Anthropic API over TLS, recording every request (path, headers, body)."""
 
-    def __init__(self, certificate: Path, key: Path) -> None:
+    def __init__(self, certificate: Path, key: Path, port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         standin = self
@@ -114,7 +115,7 @@ class StandIn:
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(certificate, key)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
@@ -173,7 +174,7 @@ def standin(test_ca: dict[str, Path]) -> Iterator[StandIn]:
 
 
 def cloud_config(standin_url: str, *, ca_file: Path | None, forward_client_key: bool = False, sim: Sim | None = None,
-                 master_key: str | None = None) -> str:
+                 master_key: str | None = None, failures_before_down: int | None = None) -> str:
     """One alias on the stand-in (and one on vllm-sim when given), probes and warmups switched on and
     frequent, so that a probe or warmup of the Anthropic deployment would be seen."""
     q = json.dumps
@@ -195,6 +196,8 @@ def cloud_config(standin_url: str, *, ca_file: Path | None, forward_client_key: 
     if master_key is not None:
         lines += ["general_settings:", f"  master_key: {q(master_key)}"]
     lines += ["spark_bridge:", "  warmup:", "    enabled: true", "  health:", "    interval_seconds: 1", "    timeout_seconds: 1"]
+    if failures_before_down is not None:
+        lines.append(f"    failures_before_down: {failures_before_down}")
     return "\n".join(lines) + "\n"
 
 
@@ -373,3 +376,32 @@ def test_the_openai_passthrough_refuses_an_anthropic_alias_in_openai_shape(cloud
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and "/v1/messages" in error["message"]
     assert standin.seen(marker) == []
+
+
+def test_the_api_is_down_after_failed_connections_and_up_after_a_success_without_any_probe(start_cloud_bridge: Any, test_ca: dict[str, Path], marker: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"https://127.0.0.1:{port}"
+    bridge = start_cloud_bridge("spark-bridge-cloud-health", cloud_config(url, ca_file=test_ca["ca.pem"], failures_before_down=2))
+
+    def state() -> str:
+        [backend] = httpx.get(bridge.url + "/health", timeout=10).json()["backends"]
+        return backend["state"]
+
+    assert state() == "unknown"  # never probed: unknown until requests tell
+    client = bridge.anthropic()
+    for attempt in range(2):
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            client.messages.create(**ask(f"{marker}-{attempt}"))
+        assert caught.value.status_code == 502
+    assert state() == "down"
+
+    revived = StandIn(test_ca["server.pem"], test_ca["server.key"], port=port)
+    try:
+        # Down, but the alias has nothing else: it is tried (panic mode), and the success brings it up.
+        assert client.messages.create(**ask(marker)).content[0].text == "Hello from the cloud \u00e9"
+        assert state() == "up"
+        assert all(r["method"] == "POST" for r in revived.requests)
+    finally:
+        revived.stop()
