@@ -212,12 +212,12 @@ struct ExchangeStateMachine {
             state = .relaying
             let eventStream = relayed.contains { $0.name.lowercased() == "content-type" && $0.value.hasPrefix("text/event-stream") }
             relayedUsage = RelayedUsageReader(streams: eventStream)
-            if let id = relayed.first(where: { $0.name.lowercased() == "request-id" })?.value {
-                facts.append(.addedNote("Anthropic request-id \(id.prefix(100))"))
-            }
             if status != 200 {
                 facts.append(.note("Anthropic API HTTP \(status)"))
                 facts.append(.upstreamError(kind: UpstreamError.metricKind(httpStatus: status)))
+            }
+            if let id = relayed.first(where: { $0.name.lowercased() == "request-id" })?.value {
+                facts.append(.addedNote("Anthropic request-id \(id.prefix(100))"))
             }
             return .writeHead(status: status, headers: relayed, stream: status == 200 && eventStream, armKeepalive: false)
         case .messages(let translated) where status == 200 && translated.body["stream"] == true:
@@ -314,7 +314,8 @@ struct ExchangeStateMachine {
             }
             return .endAnswer(last: [], cancelUpstream: false)
         case (.relaying, .failure(let error)):
-            // Mid-body there is no way to signal an error in OpenAI's stream: close the connection.
+            // Mid-body there is no way to signal an error in a relayed answer (OpenAI's stream has none,
+            // and an event of ours could land inside one of the API's): close the connection.
             state = .finished
             facts.append(.note("upstream: \(error)"))
             facts.append(.upstreamError(kind: error.metricKind))

@@ -524,9 +524,11 @@ struct ExchangeStateMachineTests {
     func anthropicRelayErrorStatus() {
         var machine = Self.machine()
         _ = machine.start(.anthropicRelay, firstBody: [1])
-        let head = machine.upstreamHead(status: 429, headers: [("content-type", "application/json"), ("retry-after", "7")])
-        #expect(head == .writeHead(status: 429, headers: [.init(name: "content-type", value: "application/json"), .init(name: "retry-after", value: "7")], stream: false, armKeepalive: false))
-        #expect(machine.takeFacts() == [.note("Anthropic API HTTP 429"), .upstreamError(kind: "http_429")])
+        let head = machine.upstreamHead(status: 429, headers: [("content-type", "application/json"), ("retry-after", "7"), ("request-id", "req_api")])
+        #expect(head == .writeHead(status: 429, headers: [
+            .init(name: "content-type", value: "application/json"), .init(name: "retry-after", value: "7"), .init(name: "request-id", value: "req_api"),
+        ], stream: false, armKeepalive: false))
+        #expect(machine.takeFacts() == [.note("Anthropic API HTTP 429"), .upstreamError(kind: "http_429"), .addedNote("Anthropic request-id req_api")])
         let body = Array(#"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#.utf8)
         #expect(machine.upstreamBody(body) == .write(body))
         _ = machine.takeFacts()
