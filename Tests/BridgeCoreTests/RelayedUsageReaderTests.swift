@@ -58,4 +58,34 @@ struct RelayedUsageReaderTests {
         longEvent.feed(Self.bytes("\"}\n\n"))
         #expect(longEvent.finish() == nil)
     }
+
+    /// Seeded mutations of the events between `message_start` and `message_delta` (no line ends
+    /// added), split at a random byte: whatever the API sent there, the usage is read the same.
+    @Test("garbage between the usage events changes nothing, wherever the bytes are split")
+    func mutatedMiddle() {
+        let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":31,\"output_tokens\":1}}}\n\n"
+        let middle = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"\\u00e9\"}}\n\n"
+        let end = "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":12}}\n\n"
+        let alphabet = Array(#"{}[]:,"\/ 0123456789-.eEnulltruefalse\u"#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xFF]
+        var generator = SplitMix64(seed: 0xA17E)
+        for _ in 0..<2000 {
+            var mutant = Self.bytes(middle)
+            // Mutate the data line only (after "event: …\n" and "data: "), never its line end.
+            let first = "event: content_block_delta\ndata: ".utf8.count
+            for _ in 0..<(1 + Int(generator.next() % 4)) {
+                let position = first + Int(generator.next() % UInt64(mutant.count - first - 2))
+                switch generator.next() % 3 {
+                case 0: mutant[position] = alphabet[Int(generator.next() % UInt64(alphabet.count))]
+                case 1: mutant.remove(at: position)
+                default: mutant.insert(alphabet[Int(generator.next() % UInt64(alphabet.count))], at: position)
+                }
+            }
+            let stream = Self.bytes(start) + mutant + Self.bytes(end)
+            let split = Int(generator.next() % UInt64(stream.count))
+            var reader = RelayedUsageReader(streams: true)
+            reader.feed(Array(stream[..<split]))
+            reader.feed(Array(stream[split...]))
+            #expect(reader.finish() == AnthropicUsage(inputTokens: 31, outputTokens: 12), "\(String(decoding: mutant, as: UTF8.self))")
+        }
+    }
 }
