@@ -6,7 +6,7 @@
 set -euo pipefail
 packages=(libsystemd-dev libcurl4-openssl-dev libyaml-dev pkg-config)
 if [ "${1:-build}" = test ]; then
-    packages+=(python3-venv curl systemd groff-base iproute2 tmux valgrind)  # groff: the man-page render tests; iproute2: lo up in the e2e network namespace; tmux: sparkctl top; valgrind: the instruction-count smoke test
+    packages+=(python3-venv curl systemd groff-base iproute2 tmux valgrind openssl)  # openssl: the test CA of the Anthropic-deployment tests; groff: the man-page render tests; iproute2: lo up in the e2e network namespace; tmux: sparkctl top; valgrind: the instruction-count smoke test
 fi
 if [ "${1:-build}" = package ]; then
     packages+=(dpkg-dev lintian debootstrap systemd-container)

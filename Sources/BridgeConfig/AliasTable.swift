@@ -19,6 +19,9 @@ public struct AliasTable: Sendable, Equatable {
         /// True when `name` contains `*` or `?`.
         public var isPattern: Bool { GlobPattern.isPattern(name) }
 
+        /// True when the pool is the Anthropic API (the loader keeps a pool to one API).
+        public var isAnthropic: Bool { deployments.first?.isAnthropic ?? false }
+
         /// An alias; `deployments` must not be empty.
         public init(name: String, deployments: [Deployment], location: SourceLocation) {
             self.name = name
@@ -31,6 +34,8 @@ public struct AliasTable: Sendable, Equatable {
     public let allAliases: [Alias]
     /// `default_model`, as configured.
     public let defaultModel: String?
+    /// Some alias is the Anthropic API: requests must be routed before they are translated.
+    public let hasAnthropicAliases: Bool
 
     /// The alias `default_model` names: a `model_name` as written (`claude-sonnet-*` included), or
     /// else the alias that name matches as a pattern; nil when unset or naming nothing.
@@ -44,6 +49,7 @@ public struct AliasTable: Sendable, Equatable {
     public init(aliases: [Alias], defaultModel: String? = nil) {
         allAliases = aliases
         self.defaultModel = defaultModel
+        hasAnthropicAliases = aliases.contains { $0.isAnthropic }
         var exact: [String: Int] = [:]
         var patterns: [(GlobPattern, Int)] = []
         for (index, alias) in aliases.enumerated() {
@@ -116,6 +122,9 @@ public struct ResolvedAlias: Sendable, Equatable {
     public let match: Match
     /// The pool of deployments to choose from; never empty.
     public let deployments: [Deployment]
+
+    /// True when the pool is the Anthropic API (the loader keeps a pool to one API).
+    public var isAnthropic: Bool { deployments.first?.isAnthropic ?? false }
 
     /// A resolution; `deployments` must not be empty.
     public init(requestedModel: String, alias: String, match: Match, deployments: [Deployment]) {

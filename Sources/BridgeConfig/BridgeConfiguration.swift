@@ -39,12 +39,18 @@ public struct BridgeConfiguration: Sendable, Equatable {
         var backends: [Backend] = []
         for deployment in aliases.allAliases.flatMap(\.deployments) {
             guard let index = backends.firstIndex(where: { $0.apiBase == deployment.apiBase }) else {
-                backends.append(Backend(name: deployment.backendName, apiBase: deployment.apiBase, models: [deployment.model], apiKey: deployment.apiKey))
+                backends.append(Backend(
+                    name: deployment.backendName, apiBase: deployment.apiBase, models: [deployment.model], apiKey: deployment.apiKey,
+                    tls: deployment.tls, isAnthropic: deployment.isAnthropic
+                ))
                 continue
             }
             let backend = backends[index]
             if !backend.models.contains(deployment.model) {
-                backends[index] = Backend(name: backend.name, apiBase: backend.apiBase, models: backend.models + [deployment.model], apiKey: backend.apiKey)
+                backends[index] = Backend(
+                    name: backend.name, apiBase: backend.apiBase, models: backend.models + [deployment.model], apiKey: backend.apiKey,
+                    tls: backend.tls, isAnthropic: backend.isAnthropic
+                )
             }
         }
         return backends

@@ -17,14 +17,38 @@ public struct Deployment: Sendable, Equatable, CustomStringConvertible {
     /// The name of the backend this deployment runs on; see `Backend.name(for:)`. Computed once here:
     /// every request logs it, and parsing the URL each time showed up in profiles.
     public let backendName: String
+    /// Which API the deployment speaks, and so how requests reach it.
+    public let api: API
+    /// How an `https` `api_base`'s certificate is checked (`ssl_verify`, `ca_file`).
+    public let tls: TLSVerification
+
+    /// The API a deployment speaks.
+    public enum API: Sendable, Equatable {
+        /// An OpenAI-compatible server (vLLM): Anthropic requests are translated to Chat Completions.
+        case openAICompatible
+        /// The Anthropic Messages API (`anthropic/<model>`): requests are relayed untranslated.
+        /// `forwardsClientKey`: the client's own `x-api-key`/`Authorization` replaces the deployment's key.
+        case anthropic(forwardsClientKey: Bool)
+    }
+
+    /// The default `api_base` of an `anthropic/` deployment.
+    public static let anthropicAPIBase = URL(string: "https://api.anthropic.com")!
 
     /// A deployment; `apiBase` should already be normalised (as the loader does).
-    public init(model: String, apiBase: URL, apiKey: Secret?, timeout: Duration? = nil) {
+    public init(model: String, apiBase: URL, apiKey: Secret?, timeout: Duration? = nil, api: API = .openAICompatible, tls: TLSVerification = .systemStore) {
         self.model = model
         self.apiBase = apiBase
         self.apiKey = apiKey
         self.timeout = timeout
+        self.api = api
+        self.tls = tls
         self.backendName = Backend.name(for: apiBase)
+    }
+
+    /// Whether requests are relayed untranslated to the Anthropic API.
+    public var isAnthropic: Bool {
+        if case .anthropic = api { return true }
+        return false
     }
 
     /// `model @ backend`, without the key.
@@ -65,13 +89,20 @@ public struct Backend: Sendable, Equatable {
     public let models: [String]
     /// The key of the first deployment on this backend, for health probes and warmup requests.
     public let apiKey: Secret?
+    /// The certificate check of the first deployment on this backend, for health probes and warmups.
+    public let tls: TLSVerification
+    /// The Anthropic API: never probed nor warmed (each probe would be a paid request); its health
+    /// comes from user requests alone.
+    public let isAnthropic: Bool
 
     /// A backend; the loader names it with `Backend.name(for:)`.
-    public init(name: String, apiBase: URL, models: [String], apiKey: Secret?) {
+    public init(name: String, apiBase: URL, models: [String], apiKey: Secret?, tls: TLSVerification = .systemStore, isAnthropic: Bool = false) {
         self.name = name
         self.apiBase = apiBase
         self.models = models
         self.apiKey = apiKey
+        self.tls = tls
+        self.isAnthropic = isAnthropic
     }
 
     /// The name of the backend at `apiBase`: `host:port` (the scheme's default port when none is

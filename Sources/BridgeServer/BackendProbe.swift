@@ -13,8 +13,8 @@ enum BackendProbe {
         let timeouts = UpstreamTimeouts(connect: settings.timeout, firstByte: settings.timeout, idle: settings.timeout)
         let headers = BackendRequest.headers([("accept", "application/json")], apiKey: backend.apiKey)
         return (
-            UpstreamRequest(method: "GET", url: BackendURL.health(backend.apiBase), headers: headers, timeouts: timeouts),
-            UpstreamRequest(method: "GET", url: BackendURL.models(backend.apiBase), headers: headers, timeouts: timeouts)
+            UpstreamRequest(method: "GET", url: BackendURL.health(backend.apiBase), headers: headers, timeouts: timeouts, certificates: BackendRequest.certificates(backend.tls)),
+            UpstreamRequest(method: "GET", url: BackendURL.models(backend.apiBase), headers: headers, timeouts: timeouts, certificates: BackendRequest.certificates(backend.tls))
         )
     }
 
@@ -22,7 +22,9 @@ enum BackendProbe {
     static func metricsRequest(for backend: Backend, settings: HealthSettings) -> UpstreamRequest {
         let timeouts = UpstreamTimeouts(connect: settings.timeout, firstByte: settings.timeout, idle: settings.timeout)
         let headers = BackendRequest.headers([("accept", "text/plain")], apiKey: backend.apiKey)
-        return UpstreamRequest(method: "GET", url: BackendURL.metrics(backend.apiBase), headers: headers, timeouts: timeouts)
+        return UpstreamRequest(
+            method: "GET", url: BackendURL.metrics(backend.apiBase), headers: headers, timeouts: timeouts, certificates: BackendRequest.certificates(backend.tls)
+        )
     }
 
     /// What one read of `/metrics` gave: the load of the models called `models`, or why there is none

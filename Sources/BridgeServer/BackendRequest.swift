@@ -10,6 +10,15 @@ enum BackendRequest {
         return fixed + [("authorization", "Bearer \(key)")]
     }
 
+    /// The transport's certificate check for a deployment's (or backend's) `ssl_verify`/`ca_file`.
+    static func certificates(_ tls: TLSVerification) -> UpstreamRequest.CertificateCheck {
+        switch tls {
+        case .systemStore: .systemStore
+        case .caBundle(let path): .caBundle(path: path)
+        case .disabled: .none
+        }
+    }
+
     /// The user-request limits of the configuration; a deployment's own `timeout` replaces the
     /// first-byte limit.
     static func timeouts(_ timeouts: Timeouts, firstByte: Duration? = nil) -> UpstreamTimeouts {

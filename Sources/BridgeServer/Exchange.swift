@@ -6,6 +6,7 @@ import BridgeUpstream
 import FoundationEssentials
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// One `/v1/messages`, count_tokens or `/v1/chat/completions` request on its connection: routes it,
 /// then feeds every event to its ``ExchangeStateMachine`` and performs the actions it returns — the
@@ -31,6 +32,11 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     private var session: String?
     /// The client's `X-Claude-Code-Session-Id` header, which keys session affinity first.
     private let sessionHeader: String?
+    /// The request's headers: the Anthropic ones are read from them when the request is relayed to an
+    /// Anthropic API deployment (and only then).
+    private let requestHeaders: HTTPHeaders
+    /// A relayed request asks for a stream (its `stream: true`).
+    private var relayStreams = false
     /// Bytes of the completion body last sent, for the prompt-size calibration.
     private var sentBodyBytes = 0
     /// Sends `event: ping` while a stream is silent (``BridgeSettings/keepalive``).
@@ -41,6 +47,8 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     private var clientBody: [UInt8] = []
     /// The passthrough's request, its `model` replaced for each deployment it goes to.
     private var passthroughObject: JSONObject = [:]
+    /// The request relayed to an Anthropic API alias, its `model` replaced for each deployment it goes to.
+    private var relayObject: JSONObject = [:]
     /// Retries and fallbacks (nil when none is configured, or the request named no alias).
     private var chain: FallbackChain?
     /// Deployments of the current alias that failed this request: a retry prefers the others.
@@ -50,10 +58,11 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
 
     init(
         kind: Kind, bridge: BridgeContext, configuration: BridgeConfiguration, writer: ResponseWriter, record: RequestRecord, channel: any Channel,
-        sessionHeader: String? = nil
+        sessionHeader: String? = nil, requestHeaders: HTTPHeaders = [:]
     ) {
         self.kind = kind
         self.sessionHeader = sessionHeader
+        self.requestHeaders = requestHeaders
         self.bridge = bridge
         self.configuration = configuration
         self.writer = writer
@@ -207,6 +216,10 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         let url: String
         var headers = [("content-type", "application/json")]
         switch kind {
+        case _ where deployment.isAnthropic:
+            url = AnthropicRelay.url(deployment.apiBase, countTokens: kind == .countTokens)
+            let client = AnthropicRelay.ClientHeaders(requestHeaders, masterKey: configuration.masterKey?.value)
+            headers = AnthropicRelay.upstreamHeaders(client: client, deployment: deployment, streams: relayStreams)
         case .messages:
             url = BackendURL.chatCompletions(deployment.apiBase)
             headers.append(("accept", machine.streams ? "text/event-stream" : "application/json"))
@@ -218,8 +231,9 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
             url = BackendURL.chatCompletions(deployment.apiBase)
         }
         let request = UpstreamRequest(
-            method: "POST", url: url, headers: BackendRequest.headers(headers, apiKey: deployment.apiKey), body: body,
-            timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout)
+            method: "POST", url: url, headers: deployment.isAnthropic ? headers : BackendRequest.headers(headers, apiKey: deployment.apiKey), body: body,
+            timeouts: BackendRequest.timeouts(configuration.settings.timeouts, firstByte: deployment.timeout),
+            certificates: BackendRequest.certificates(deployment.tls)
         )
         record.upstreamCalls += 1
         record.routed(body: body)
@@ -233,17 +247,30 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     private func startMessages(body: [UInt8]) {
         clientBody = body
         do throws(AnthropicError) {
-            let routed = try translateMessages(onto: nil)
+            let routed = try translateMessages(onto: anthropicAlias(of: body))
             perform(machine.start(routed.translation, firstBody: routed.firstBody, backendUnavailable: routed.unavailable))
         } catch {
             perform(machine.refuse(.anthropic(error)))
         }
     }
 
+    /// The alias of the body's `model` when the Anthropic API serves it (the chain starts there), so
+    /// that the body is relayed rather than translated; nil for every other request, which the
+    /// translation reads (and refuses, when it is not valid). Only configs with such an alias parse
+    /// the body for this.
+    private func anthropicAlias(of body: [UInt8]) throws(AnthropicError) -> ResolvedAlias? {
+        guard configuration.aliases.hasAnthropicAliases,
+              case .object(let object)? = try? JSONParser.parse(body), let model = object["model"]?.stringValue,
+              let resolved = configuration.aliases.resolve(model), resolved.isAnthropic
+        else { return nil }
+        relayObject = object
+        return try resolve(model: model)
+    }
+
     /// The client's body translated for a deployment of `target` (nil: the alias its model resolves
-    /// to). Before any call, the request moves on to a fallback alias while the alias has no
-    /// deployment that can take it (`fallbacks`) or the prompt is estimated beyond its window
-    /// (`context_window_fallbacks`).
+    /// to), or relayed as it is when the Anthropic API serves `target`. Before any call, the request
+    /// moves on to a fallback alias while the alias has no deployment that can take it (`fallbacks`)
+    /// or the prompt is estimated beyond its window (`context_window_fallbacks`).
     private func translateMessages(onto target: ResolvedAlias?) throws(AnthropicError) -> (
         translation: ExchangeStateMachine.Translation, firstBody: [UInt8]?, unavailable: String?
     ) {
@@ -258,6 +285,14 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         while true {
             var unavailable: String?
             aliasUnavailable = false
+            if let relayed = target, relayed.isAnthropic {
+                if let body = try anthropicRelayBody(onto: relayed) { return (.anthropicRelay, body, nil) }
+                guard let next = moveOn(after: .unavailable, hop: "drained") else {
+                    throw AnthropicError(.overloaded, record.note ?? "no deployment of \(relayed.alias) can take the request")
+                }
+                target = next
+                continue
+            }
             do throws(AnthropicError) {
                 var translation = try MessagesRequestTranslation.translate(body: clientBody, endpoint: endpoint, options: options) { (routing: RoutingRequest) throws(AnthropicError) in
                     let resolved: ResolvedAlias
@@ -288,6 +323,34 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
                 }
                 throw error
             }
+        }
+    }
+
+    /// The client's body for a deployment of `target`, an Anthropic API alias: as sent, but for its
+    /// `model`; nil when no deployment can take it (the reason is the record's note).
+    private func anthropicRelayBody(onto target: ResolvedAlias) throws(AnthropicError) -> [UInt8]? {
+        if relayObject.isEmpty {
+            // A fallback from a translated alias: the body is read as a whole for the first time.
+            guard case .object(let object)? = try? JSONParser.parse(clientBody) else {
+                throw AnthropicError(.invalidRequest, "The request body is not a JSON object")
+            }
+            relayObject = object
+        }
+        record.alias = target.alias
+        switch bridge.pickDeployment(alias: target.alias, from: untried(target.deployments), configuration: configuration, key: headerSessionKey) {
+        case .success(let routed):
+            let chosen = routed.deployment
+            deployment = chosen
+            record.routing = routed.route
+            record.backendModel = chosen.model
+            record.backend = chosen.backendName
+            relayStreams = kind == .messages && relayObject["stream"] == true
+            var object = relayObject
+            object["model"] = .string(chosen.model)
+            return JSONValue.object(object).jsonBytes
+        case .failure(let unavailable):
+            record.note = unavailable.message
+            return nil
         }
     }
 
@@ -448,9 +511,15 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         record.clientModel = model
         var target: ResolvedAlias
         if let resolved = configuration.aliases.resolve(model) {
+            if resolved.isAnthropic {
+                // The Anthropic API speaks only its own Messages API: the bridge does not translate OpenAI to it.
+                record.alias = resolved.alias
+                let message = "The model \(model) is served by the Anthropic API, which spark-bridge relays only on /v1/messages: send this model Anthropic Messages requests"
+                return perform(machine.refuse(.openAI(status: 400, message: message, type: "invalid_request_error", code: "model_not_supported")))
+            }
             startChain(alias: resolved.alias, name: model)
             target = resolved
-        } else if case let direct = configuration.aliases.deployments(servingBackendModel: model), !direct.isEmpty {
+        } else if case let direct = configuration.aliases.deployments(servingBackendModel: model).filter({ !$0.isAnthropic }), !direct.isEmpty {
             // A backend model named directly: its pool, without retries or fallbacks (no alias to follow).
             target = ResolvedAlias(requestedModel: model, alias: model, match: .exact, deployments: direct)
         } else {
@@ -471,6 +540,11 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
     private func passthroughBody(onto target: ResolvedAlias) -> [UInt8]? {
         var object = passthroughObject
         if target.alias != target.requestedModel || configuration.aliases.alias(named: target.alias) != nil { record.alias = target.alias }
+        guard !target.isAnthropic else {
+            // A fallback to an Anthropic API alias: it cannot take an OpenAI request.
+            record.note = "\(target.alias) is served by the Anthropic API, which takes no OpenAI requests"
+            return nil
+        }
         switch bridge.pickDeployment(alias: target.alias, from: untried(target.deployments), configuration: configuration, key: headerSessionKey) {
         case .success(let routed):
             let chosen = routed.deployment

@@ -28,6 +28,9 @@ struct ExchangeStateMachine {
         case countTokens(TranslatedRequest)
         /// `/v1/chat/completions`: the backend's answer relayed byte for byte.
         case passthrough
+        /// `/v1/messages` or count_tokens to an Anthropic API deployment: its answer relayed byte for
+        /// byte (errors included), with the usage read on the way for the log.
+        case anthropicRelay
     }
 
     /// A request refused before any backend was asked, in the shape of its API.
@@ -162,6 +165,8 @@ struct ExchangeStateMachine {
     private var keepaliveClock = KeepaliveClock()
     /// The prompt size `message_start` reported, until it has calibrated the estimate.
     private var startPromptTokens: Int?
+    /// The usage of a relayed Anthropic answer, read as it passes.
+    private var relayedUsage: RelayedUsageReader?
     private var facts: [RecordFact] = []
 
     init(settings: Settings) {
@@ -236,6 +241,26 @@ struct ExchangeStateMachine {
             }
             let streams = status == 200 && relayed.contains { $0.value.hasPrefix("text/event-stream") }
             return .writeHead(status: status, headers: relayed, stream: streams, armKeepalive: false)
+        case .anthropicRelay:
+            // Relayed as the API sent it: no pings of ours (the API sends its own) and no translation.
+            let relayed = headers.filter { AnthropicRelay.relaysResponseHeader($0.0) }.map { Header(name: $0.0, value: $0.1) }
+            if triesAgain, FallbackChain.isTransient(status: status) {
+                // Read whole before anything is written: another call may answer instead.
+                heldHeaders = relayed
+                state = .collecting(status: status, body: [])
+                return .none
+            }
+            state = .relaying
+            let eventStream = relayed.contains { $0.name.lowercased() == "content-type" && $0.value.hasPrefix("text/event-stream") }
+            relayedUsage = RelayedUsageReader(streams: eventStream)
+            if status != 200 {
+                facts.append(.note("Anthropic API HTTP \(status)"))
+                facts.append(.upstreamError(kind: UpstreamError.metricKind(httpStatus: status)))
+            }
+            if let id = relayed.first(where: { $0.name.lowercased() == "request-id" })?.value {
+                facts.append(.addedNote("Anthropic request-id \(id.prefix(100))"))
+            }
+            return .writeHead(status: status, headers: relayed, stream: status == 200 && eventStream, armKeepalive: false)
         case .messages(let translated) where status == 200 && translated.body["stream"] == true:
             state = .translatingStream(SSEDecoder(), StreamTranslator(context: translated.context))
             // Headers go out now: a client waiting through a long prompt sees the stream open.
@@ -274,6 +299,7 @@ struct ExchangeStateMachine {
             return .write(output)
         case .relaying:
             facts.append(.firstToken)
+            relayedUsage?.feed(bytes)
             return .write(bytes)
         case .collecting(let status, var body):
             state = .modifying
@@ -323,9 +349,14 @@ struct ExchangeStateMachine {
             return endStream(translator, last: output)
         case (.relaying, .success):
             state = .finished
+            if var reader = relayedUsage {
+                relayedUsage = nil
+                facts.append(.usage(reader.finish()))
+            }
             return .endAnswer(last: [], cancelUpstream: false)
         case (.relaying, .failure(let error)):
-            // Mid-body there is no way to signal an error in OpenAI's stream: close the connection.
+            // Mid-body there is no way to signal an error in a relayed answer (OpenAI's stream has none,
+            // and an event of ours could land inside one of the API's): close the connection.
             state = .finished
             facts.append(.note("upstream: \(error)"))
             facts.append(.upstreamError(kind: error.metricKind))
@@ -358,6 +389,13 @@ struct ExchangeStateMachine {
         case .passthrough:
             state = .finished
             return .respond(WholeAnswer(status: 503, body: OpenAIErrorBody(message: "The backend is unavailable: \(error)", type: "server_error").json), cancelUpstream: false)
+        case .anthropicRelay:
+            // Not reached, or the TLS handshake failed (curl's text names the cause): a gateway error.
+            state = .finished
+            let failure = AnthropicError(.api, "The Anthropic API could not be reached: \(error.description)")
+            facts.append(.failed(failure.description))
+            facts.append(.warning("the Anthropic API could not be reached: \(error.description)"))
+            return .respond(WholeAnswer(status: 502, body: failure.body(requestID: settings.requestID)), cancelUpstream: false)
         }
     }
 
@@ -442,7 +480,7 @@ struct ExchangeStateMachine {
             state = .finished
             facts.append(.note("cut: \(reason)"))
             switch translation {
-            case .messages, .countTokens:
+            case .messages, .countTokens, .anthropicRelay:
                 let error = Self.cutError(reason)
                 facts.append(.failed(error.description))
                 var whole = answer(error)
@@ -471,7 +509,7 @@ struct ExchangeStateMachine {
         switch translation {
         case .messages(let translated): JSONValue.object(translated.body).jsonBytes
         case .countTokens(let translated): translated.tokenizeBody.jsonBytes
-        case .passthrough: preconditionFailure("the passthrough's body is given at the start")
+        case .passthrough, .anthropicRelay: preconditionFailure("a relayed request's body is given at the start")
         }
     }
 
@@ -528,7 +566,7 @@ struct ExchangeStateMachine {
     /// A whole answer is read: translate it, or retry once with a `max_tokens` that fits.
     private mutating func complete(status: Int, body: [UInt8]) -> Action {
         switch translation {
-        case .passthrough:
+        case .passthrough, .anthropicRelay:
             // Only an error the glue may try elsewhere is collected (see `upstreamHead`).
             if let again = mayTryAgain(status: status, body: body) { return again }
             state = .finished

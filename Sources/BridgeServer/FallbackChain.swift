@@ -34,9 +34,10 @@ struct FallbackChain {
     /// Most calls one request makes, first call, retries and fallbacks together.
     static let maximumHops = 12
 
-    /// The statuses a retry may cure (LiteLLM's retried errors: rate limit, server errors, timeouts).
+    /// The statuses a retry may cure (LiteLLM's retried errors: rate limit, server errors, timeouts;
+    /// and the Anthropic API's 529 "overloaded", which vLLM never sends).
     static func isTransient(status: Int) -> Bool {
-        [429, 500, 502, 503, 504].contains(status)
+        [429, 500, 502, 503, 504, 529].contains(status)
     }
 
     private let settings: FallbackSettings

@@ -264,7 +264,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     private func startExchange(_ kind: Exchange.Kind, request: AcceptedRequest, configuration: BridgeConfiguration, context: ChannelHandlerContext) {
         let exchange = Exchange(
             kind: kind, bridge: bridge, configuration: configuration, writer: request.writer, record: request.record, channel: context.channel,
-            sessionHeader: request.head.headers.first(name: "x-claude-code-session-id")
+            sessionHeader: request.head.headers.first(name: "x-claude-code-session-id"),
+            requestHeaders: request.head.headers
         )
         track(exchange, record: request.record, context: context)
         exchange.start(body: request.body)

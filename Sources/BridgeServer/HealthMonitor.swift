@@ -287,6 +287,10 @@ public final class HealthMonitor: Sendable {
         guard let (backend, settings) = state.withLockedValue({ state in
             state.entries[key].flatMap { $0.id == id ? ($0.backend, state.settings) : nil }
         }) else { return nil }
+        // The Anthropic API is never probed nor warmed: every probe would be a request on the user's
+        // bill. Its state comes from user requests alone: down after `failures` failed connections in
+        // a row (still tried when its alias has nothing else), up after a success.
+        guard !backend.isAnthropic else { return nil }
         let requests = BackendProbe.requests(for: backend, settings: settings.health)
         let metricsRequest = settings.health.readBackendMetrics ? BackendProbe.metricsRequest(for: backend, settings: settings.health) : nil
         let started = clock.now
@@ -352,7 +356,7 @@ public final class HealthMonitor: Sendable {
             let warmup = state.settings.warmup
             var due = transition?.to == .up || entry.lastWarmupStart == nil
             if let interval = warmup.interval, let last = entry.lastWarmupStart, now - last >= interval { due = true }
-            if warmup.enabled, entry.record.state == .up, !entry.warming, due {
+            if warmup.enabled, !entry.backend.isAnthropic, entry.record.state == .up, !entry.warming, due {
                 entry.beginWarmup(at: now) { makeWarmup(key: key, id: id, round: $0) }
             }
             return (announcement, entry.backend.name, missing, newlyUnserved)

@@ -37,7 +37,9 @@ final class ResponseWriter {
         guard self.status == nil else { return }
         self.status = status
         var headers = HTTPHeaders(extra)
-        headers.replaceOrAdd(name: "request-id", value: requestID)
+        // A relayed Anthropic API answer keeps the API's own request id (the one its support knows);
+        // the request log notes it next to the bridge's.
+        if !headers.contains(name: "request-id") { headers.add(name: "request-id", value: requestID) }
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
         // 529 has no standard reason phrase; Anthropic's servers send it as "Overloaded".
         let responseStatus = status == 529 ? HTTPResponseStatus(statusCode: 529, reasonPhrase: "Overloaded") : HTTPResponseStatus(statusCode: status)

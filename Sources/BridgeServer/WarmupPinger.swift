@@ -39,7 +39,7 @@ enum WarmupPinger {
         return UpstreamRequest(
             method: "POST", url: BackendURL.chatCompletions(backend.apiBase), headers: headers, body: body.jsonBytes,
             // The first request after a start may take minutes (graph capture): the user-request limits apply.
-            timeouts: BackendRequest.timeouts(settings.timeouts)
+            timeouts: BackendRequest.timeouts(settings.timeouts), certificates: BackendRequest.certificates(backend.tls)
         )
     }
 

@@ -314,6 +314,15 @@ final class CurlLoop: @unchecked Sendable {
         set(CURLOPT_NOSIGNAL, 1)  // several threads: libcurl must never use signals
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(transfer.errorBuffer))
+        switch request.certificates {
+        case .systemStore:
+            break  // libcurl's defaults: the peer and its host name are checked against the system store
+        case .caBundle(let path):
+            set(CURLOPT_CAINFO, path)
+        case .none:
+            set(CURLOPT_SSL_VERIFYPEER, 0)
+            set(CURLOPT_SSL_VERIFYHOST, 0)
+        }
 
         // Connection behaviour and keep-alive.
         set(CURLOPT_CONNECTTIMEOUT_MS, request.timeouts.connect?.millisecondsForCurl ?? Int(Int32.max))
@@ -488,6 +497,12 @@ final class CurlLoop: @unchecked Sendable {
             // The only libcurl timeout this transport sets is CURLOPT_CONNECTTIMEOUT_MS; first-byte and idle
             // limits are enforced by `checkDeadlines`, so a libcurl timeout is always a connect timeout.
             return .connectTimeout
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM,
+             CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS:
+            // TLS failures: libcurl's own text names the cause ("SSL certificate problem: unable to get
+            // local issuer certificate"), which the log must show.
+            let detail = transfer.errorDetail
+            return .transport(code: Int(code.rawValue), message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
         default:
             return .transport(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
         }

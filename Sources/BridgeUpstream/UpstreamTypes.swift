@@ -48,19 +48,34 @@ public struct UpstreamRequest: Sendable {
     /// Request body. Sent with `Content-Length` when non-empty (or when the method is POST/PUT/PATCH).
     public var body: [UInt8]
     public var timeouts: UpstreamTimeouts
+    /// How an `https` server's certificate is checked.
+    public var certificates: CertificateCheck
+
+    /// How an `https` server's certificate is checked (libcurl's `CURLOPT_SSL_VERIFYPEER`,
+    /// `CURLOPT_SSL_VERIFYHOST` and `CURLOPT_CAINFO`).
+    public enum CertificateCheck: Sendable, Hashable {
+        /// Against the system's CA store, host name included.
+        case systemStore
+        /// Against the CA certificates of this PEM file instead of the system store, host name included.
+        case caBundle(path: String)
+        /// Not at all: neither the chain nor the host name.
+        case none
+    }
 
     public init(
         method: String = "GET",
         url: String,
         headers: [(String, String)] = [],
         body: [UInt8] = [],
-        timeouts: UpstreamTimeouts = UpstreamTimeouts()
+        timeouts: UpstreamTimeouts = UpstreamTimeouts(),
+        certificates: CertificateCheck = .systemStore
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeouts = timeouts
+        self.certificates = certificates
     }
 }
 

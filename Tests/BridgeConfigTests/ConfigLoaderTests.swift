@@ -140,11 +140,11 @@ struct ConfigLoaderTests {
         #expect(config.aliases.resolve("m")?.deployments.first?.model == expected)
     }
 
-    @Test("a non-OpenAI provider prefix is an error at the model value")
+    @Test("a provider other than OpenAI-compatible or Anthropic is an error at the model value")
     func otherProviderRefused() throws {
-        let error = try #require(loadError(oneModel.replacing("openai/x", with: "anthropic/claude-3")))
+        let error = try #require(loadError(oneModel.replacing("openai/x", with: "bedrock/claude-3")))
         #expect(error.line == 3 && error.column == 29)
-        #expect(error.message.hasPrefix(#"model_list[0].litellm_params.model: provider "anthropic" is not supported"#))
+        #expect(error.message.hasPrefix(#"model_list[0].litellm_params.model: provider "bedrock" is not supported"#))
         let bare = try #require(loadError(oneModel.replacing("openai/x", with: "qwen3")))
         #expect(bare.message == #"model_list[0].litellm_params.model: expected openai/<model id>, got "qwen3"; the provider prefix says how to reach the model"#)
     }

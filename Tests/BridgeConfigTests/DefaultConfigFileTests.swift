@@ -35,4 +35,20 @@ struct DefaultConfigFileTests {
         #expect(other.deployments.first?.apiBase.absoluteString == "http://127.0.0.1:8000/v1")
         #expect(aliases.claudeCodeWarning == nil, "Claude Code's default names must resolve with the shipped config")
     }
+
+    @Test("the commented-out Anthropic API example loads as written once uncommented, and the shipped config sends nothing to it")
+    func anthropicExample() throws {
+        let text = try String(contentsOfFile: Self.path, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try #require(lines.firstIndex(of: "  # - model_name: claude-opus-*"))
+        let example = lines[start...].prefix { $0.hasPrefix("  # ") }.map { "  " + $0.dropFirst(4) }
+        #expect(example.count == 7)
+        let loaded = try ConfigLoader.load(yaml: "model_list:\n" + example.joined(separator: "\n") + "\n", path: "example.yaml", environment: ["ANTHROPIC_API_KEY": "sk-ant-x"])
+        let deployment = try #require(loaded.configuration.aliases.resolve("claude-opus-4-5")?.deployments.first)
+        #expect(deployment.api == .anthropic(forwardsClientKey: false) && deployment.model == "claude-opus-4-5")
+        #expect(deployment.apiKey == Secret("sk-ant-x") && deployment.tls == .systemStore)
+        let shipped = try ConfigLoader.load(path: Self.path, environment: [:]).configuration
+        #expect(!shipped.aliases.hasAnthropicAliases)
+        #expect(shipped.backends.allSatisfy { $0.apiBase.host == "127.0.0.1" })
+    }
 }

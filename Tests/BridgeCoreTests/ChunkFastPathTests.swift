@@ -157,8 +157,8 @@ import Testing
     }
 }
 
-/// A small deterministic generator for the mutation test.
-private struct SplitMix64 {
+/// A small deterministic generator for the mutation tests of this module.
+struct SplitMix64 {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

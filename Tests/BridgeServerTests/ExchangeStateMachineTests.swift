@@ -489,4 +489,89 @@ struct ExchangeStateMachineTests {
         _ = after.upstreamHead(status: 200, headers: [])
         #expect(after.cut(reason: "drain") == .abandon(cancelUpstream: true, closeConnection: true))
     }
+
+    // MARK: Anthropic API relay
+
+    static let relayedStream = Array((
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":12,\"cache_read_input_tokens\":4,\"output_tokens\":1}}}\n\n"
+            + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"
+            + "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":7}}\n\n"
+    ).utf8)
+
+    @Test("a relayed Anthropic stream keeps the API's headers that matter, is written as it came, and logs its usage")
+    func anthropicRelayStream() {
+        var machine = Self.machine()
+        #expect(machine.start(.anthropicRelay, firstBody: [1]) == .startUpstream(body: [1]))
+        let head = machine.upstreamHead(status: 200, headers: [
+            ("content-type", "text/event-stream; charset=utf-8"), ("request-id", "req_api"), ("anthropic-ratelimit-tokens-remaining", "9"),
+            ("x-internal", "no"), ("set-cookie", "no"),
+        ])
+        #expect(head == .writeHead(status: 200, headers: [
+            .init(name: "content-type", value: "text/event-stream; charset=utf-8"), .init(name: "request-id", value: "req_api"),
+            .init(name: "anthropic-ratelimit-tokens-remaining", value: "9"),
+        ], stream: true, armKeepalive: false))
+        #expect(machine.takeFacts() == [.addedNote("Anthropic request-id req_api")])
+        // Split mid-event: the bytes go out as they came; the usage is read across the split.
+        #expect(machine.upstreamBody(Array(Self.relayedStream[..<50])) == .write(Array(Self.relayedStream[..<50])))
+        #expect(machine.upstreamBody(Array(Self.relayedStream[50...])) == .write(Array(Self.relayedStream[50...])))
+        #expect(machine.keepaliveTick(clientWritable: true) == .disarmKeepalive)
+        _ = machine.takeFacts()
+        #expect(machine.upstreamEnd(.success(())) == .endAnswer(last: [], cancelUpstream: false))
+        #expect(machine.takeFacts() == [.usage(AnthropicUsage(inputTokens: 12, outputTokens: 7, cacheReadInputTokens: 4))])
+    }
+
+    @Test("a relayed Anthropic error is written as is and counted; its body is the API's")
+    func anthropicRelayErrorStatus() {
+        var machine = Self.machine()
+        _ = machine.start(.anthropicRelay, firstBody: [1])
+        let head = machine.upstreamHead(status: 429, headers: [("content-type", "application/json"), ("retry-after", "7"), ("request-id", "req_api")])
+        #expect(head == .writeHead(status: 429, headers: [
+            .init(name: "content-type", value: "application/json"), .init(name: "retry-after", value: "7"), .init(name: "request-id", value: "req_api"),
+        ], stream: false, armKeepalive: false))
+        #expect(machine.takeFacts() == [.note("Anthropic API HTTP 429"), .upstreamError(kind: "http_429"), .addedNote("Anthropic request-id req_api")])
+        let body = Array(#"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#.utf8)
+        #expect(machine.upstreamBody(body) == .write(body))
+        _ = machine.takeFacts()
+        #expect(machine.upstreamEnd(.success(())) == .endAnswer(last: [], cancelUpstream: false))
+        #expect(machine.takeFacts() == [.usage(nil)])
+    }
+
+    @Test("a relay that cannot reach the API (a certificate refused) is an Anthropic-shaped 502 naming the cause")
+    func anthropicRelayUnreachable() {
+        var machine = Self.machine()
+        _ = machine.start(.anthropicRelay, firstBody: [1])
+        let error = UpstreamError.transport(code: 60, message: "SSL certificate problem: unable to get local issuer certificate")
+        let answer = Self.respondedAnswer(machine.upstreamEnd(.failure(error)))
+        #expect(answer?.status == 502)
+        #expect(answer?.body["type"] == "error" && answer?.body["error"]?["type"] == "api_error")
+        #expect(answer?.body["error"]?["message"]?.stringValue?.contains("SSL certificate problem") == true)
+        let facts = machine.takeFacts()
+        #expect(facts.contains(.warning("the Anthropic API could not be reached: \(error)")))
+        #expect(facts.contains(.upstreamError(kind: error.metricKind)))
+    }
+
+    @Test("a relay cut is an Anthropic 529 with x-should-retry before the head and a closed connection after it; a stalled client is cut")
+    func anthropicRelayCut() {
+        var before = Self.machine()
+        _ = before.start(.anthropicRelay, firstBody: [1])
+        let answer = Self.respondedAnswer(before.cut(reason: "drain"))
+        #expect(answer?.status == 529 && answer?.body["error"]?["type"] == "overloaded_error")
+        #expect(answer?.headers == [.init(name: "x-should-retry", value: "true")])
+
+        var after = Self.machine()
+        _ = after.start(.anthropicRelay, firstBody: [1])
+        _ = after.upstreamHead(status: 200, headers: [("content-type", "text/event-stream")])
+        #expect(after.clientWritabilityChanged() == .resumeUpstream)
+        #expect(after.cut(reason: "drain") == .abandon(cancelUpstream: true, closeConnection: true))
+
+        var stalled = Self.machine()
+        _ = stalled.start(.anthropicRelay, firstBody: [1])
+        _ = stalled.upstreamHead(status: 200, headers: [("content-type", "text/event-stream")])
+        #expect(stalled.upstreamEnd(.failure(.consumerStalled)) == .abandon(cancelUpstream: false, closeConnection: true))
+
+        var gone = Self.machine()
+        _ = gone.start(.anthropicRelay, firstBody: [1])
+        _ = gone.upstreamHead(status: 200, headers: [("content-type", "text/event-stream")])
+        #expect(gone.clientClosed() == .abandon(cancelUpstream: true, closeConnection: false))
+    }
 }

@@ -84,7 +84,7 @@ struct FallbackChainTests {
 
     @Test("only 429, 500, 502, 503 and 504 are transient statuses")
     func transientStatuses() {
-        #expect([429, 500, 502, 503, 504].allSatisfy(FallbackChain.isTransient(status:)))
+        #expect([429, 500, 502, 503, 504, 529].allSatisfy(FallbackChain.isTransient(status:)))
         #expect(![400, 401, 403, 404, 413, 422, 501, 505].contains(where: FallbackChain.isTransient(status:)))
     }
 

@@ -84,7 +84,7 @@ def test_check_flag_accepts_a_valid_config_and_rejects_an_invalid_one(bin_dir, b
     assert ok.returncode == 0, ok.stderr
     assert "OK" in ok.stdout
     invalid = tmp_path / "invalid.yaml"
-    invalid.write_text(bridge.config.replace('"openai/', '"anthropic/', 1))
+    invalid.write_text(bridge.config.replace('"openai/', '"bedrock/', 1))
     bad = subprocess.run([str(bin_dir / "spark-bridge"), "--config", str(invalid), "--check"], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 1
     assert f"{invalid}:" in bad.stderr  # errors are reported as file:line:column
