@@ -103,7 +103,7 @@ struct BenchReport: Sendable {
             targets.append(Target(
                 name: "Routing: one replica killed halfway: sessions moved from live replicas, failed turns",
                 goal: "0 and 0",
-                measured: "\(kill.sessionsMovedFromLiveReplicas) and \(kill.failed) (\(kill.sessionsMoved) moved, \(kill.sessionsOnKilled) lived on the killed one)",
+                measured: "\(kill.sessionsMovedFromLiveReplicas) and \(kill.failed) (\(kill.sessionsMoved) moved, \(kill.sessionsOnKilled) lived on the killed one; \(kill.failedOnKilled) failed turns were in flight on it)",
                 met: kill.sessionsMovedFromLiveReplicas == 0 && kill.failed == 0
             ))
         }
@@ -205,7 +205,7 @@ struct BenchReport: Sendable {
         }
         if let kill = routing.killRun {
             out += "\nKill run: replica \(kill.killed.map(String.init) ?? "?") was killed (SIGKILL) when half the turns were done. \(kill.sessionsOnKilled) sessions had lived on it; "
-            out += "\(kill.sessionsMoved) sessions changed replica after the kill, \(kill.sessionsMovedFromLiveReplicas) of them from a replica still up; \(kill.failed) turns failed. "
+            out += "\(kill.sessionsMoved) sessions changed replica after the kill, \(kill.sessionsMovedFromLiveReplicas) of them from a replica still up; \(kill.failed) turns failed, \(kill.failedOnKilled) of them in flight on the killed replica (its stream had begun: the bridge cannot move it). "
             out += "Its requests and tokens are those it served before the kill; the busiest ÷ mean counts the replicas still up.\n"
         }
         return out

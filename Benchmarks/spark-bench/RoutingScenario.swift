@@ -3,6 +3,7 @@ import BenchWorkloads
 import BridgeJSON
 import Foundation
 import LoadGenerator
+import NIOCore
 import VLLMSimulator
 
 /// The routing scenario's shape: replicas of vllm-sim with a prefix cache, and Claude Code sessions
@@ -18,7 +19,7 @@ struct RoutingPlan: Sendable {
     /// Time to first token before prefill.
     var baseTTFTMilliseconds: Int
 
-    static let full = RoutingPlan(replicas: 4, sessions: 32, turns: 20, openingHistoryBytes: 8_000, prefillTokensPerSecond: 25_000, baseTTFTMilliseconds: 20)
+    static let full = RoutingPlan(replicas: 4, sessions: 32, turns: 20, openingHistoryBytes: 0, prefillTokensPerSecond: 50_000, baseTTFTMilliseconds: 20)
     static let quick = RoutingPlan(replicas: 4, sessions: 8, turns: 6, openingHistoryBytes: 0, prefillTokensPerSecond: 100_000, baseTTFTMilliseconds: 5)
 }
 
@@ -60,6 +61,8 @@ struct RoutingRun: Sendable {
     var sessionsOnKilled = 0
     var sessionsMoved = 0
     var sessionsMovedFromLiveReplicas = 0
+    /// Failed turns the bridge had sent to the killed replica (in flight when it died).
+    var failedOnKilled = 0
 
     /// Σ hits ÷ Σ queries over the replicas.
     var hitRate: Double {
@@ -261,6 +264,9 @@ struct RoutingScenario {
             if turn.afterKill { after[turn.session, default: []].append(replica) } else { before[turn.session, default: []].append(replica) }
         }
         run.killed = killed
+        run.failedOnKilled = turns.count { turn in
+            !turn.sample.completed && killed != nil && turn.sample.requestID.flatMap { served[$0]?.replica } == killed
+        }
         for (session, replicas) in before {
             let home = Self.mostCommon(replicas)
             run.replicas[home].sessions += 1
@@ -289,16 +295,15 @@ struct RoutingScenario {
     }
 
     /// Request id → (replica, route) for every `/v1/messages` line of the bridge's request log:
-    /// `req_… POST /v1/messages claude-… -> Qwen/… @ http://127.0.0.1:PORT/v1 route=affinity status=200 …`.
+    /// `req_… POST /v1/messages claude-… -> Qwen/… @ 127.0.0.1:PORT route=affinity status=200 …`.
     static func servedBy(log: URL, simPorts: [Int]) -> [String: (replica: Int, route: String)] {
         guard let text = try? String(contentsOf: log, encoding: .utf8) else { return [:] }
-        let replicaOfPort = Dictionary(uniqueKeysWithValues: simPorts.enumerated().map { ("127.0.0.1:\($0.element)/", $0.offset) })
+        let replicaOfBackend = Dictionary(uniqueKeysWithValues: simPorts.enumerated().map { ("127.0.0.1:\($0.element)", $0.offset) })
         var served: [String: (Int, String)] = [:]
         for line in text.split(separator: "\n") where line.contains(" POST /v1/messages ") {
             let words = line.split(separator: " ")
             guard let post = words.firstIndex(of: "POST"), post > 0, let at = words.firstIndex(of: "@"), at + 1 < words.count else { continue }
-            let backend = words[at + 1]
-            guard let replica = replicaOfPort.first(where: { backend.contains($0.key) })?.value else { continue }
+            guard let replica = replicaOfBackend[String(words[at + 1])] else { continue }
             let route = words.first { $0.hasPrefix("route=") }.map { String($0.dropFirst(6)) } ?? "-"
             served[String(words[post - 1])] = (replica, route)
         }
