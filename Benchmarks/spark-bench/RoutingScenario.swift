@@ -56,7 +56,8 @@ struct RoutingRun: Sendable {
     var routes: [String: Int] = [:]
     var elapsedSeconds: Double = 0
     /// The kill run only: which replica was killed, the sessions that lived there, the sessions whose
-    /// replica changed after the kill, and those of them that had not lived on the killed one.
+    /// replica (where most of their turns went) changed after the kill, and those of them that had not
+    /// lived on the killed one.
     var killed: Int?
     var sessionsOnKilled = 0
     var sessionsMoved = 0
@@ -271,7 +272,8 @@ struct RoutingScenario {
             let home = Self.mostCommon(replicas)
             run.replicas[home].sessions += 1
             guard killed != nil else { continue }
-            let moved = (after[session] ?? []).contains { $0 != home }
+            // Where the session lives after the kill (most of its later turns); a turn spilled by the load bound is not a move.
+            let moved = after[session].map { Self.mostCommon($0) != home } ?? false
             if home == killed { run.sessionsOnKilled += 1 }
             if moved { run.sessionsMoved += 1 }
             if moved, home != killed { run.sessionsMovedFromLiveReplicas += 1 }
