@@ -189,7 +189,7 @@ struct BenchReport: Sendable {
         out += "Each strategy gets fresh replicas (cold caches) and a fresh bridge. TTFT is the client's, to the first `content_block_delta`; "
         out += "the hit rate is Σ `vllm:prefix_cache_hits_total` ÷ Σ `vllm:prefix_cache_queries_total` over the replicas; a replica's requests "
         out += "come from the bridge's request log, its prompt tokens from its `vllm:prefix_cache_queries_total`; *sessions* counts where each "
-        out += "session sent most of its turns.\n\n"
+        out += "session sent most of its turns that the load bound did not spill (`route=spilled`).\n\n"
         out += "| strategy | turns ok / failed | TTFT mean ms | TTFT p99 ms | hit rate | requests per replica | prompt tokens per replica (k) | sessions per replica | busiest ÷ mean (requests, tokens) | routes | wall s |\n"
         out += "|---|---|---|---|---|---|---|---|---|---|---|\n"
         var rows = routing.runs.map { ($0.strategy.rawValue, $0) }

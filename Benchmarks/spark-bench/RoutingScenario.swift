@@ -18,8 +18,13 @@ struct RoutingPlan: Sendable {
     var prefillTokensPerSecond: Int
     /// Time to first token before prefill.
     var baseTTFTMilliseconds: Int
+    /// How many sessions (at their last turn) each replica's cache holds beside the shared prefix;
+    /// `nil`: a `1/replicas` share of them.
+    var cacheSessions: Int? = nil
+    /// `spark_bridge.routing.affinity_load_factor` (ε); `nil`: the bridge's default.
+    var affinityLoadFactor: Double? = nil
 
-    static let full = RoutingPlan(replicas: 4, sessions: 32, turns: 20, openingHistoryBytes: 0, prefillTokensPerSecond: 50_000, baseTTFTMilliseconds: 20)
+    static let full = RoutingPlan(replicas: 4, sessions: 32, turns: 20, openingHistoryBytes: 0, prefillTokensPerSecond: 20_000, baseTTFTMilliseconds: 20)
     static let quick = RoutingPlan(replicas: 4, sessions: 8, turns: 6, openingHistoryBytes: 0, prefillTokensPerSecond: 100_000, baseTTFTMilliseconds: 5)
 }
 
@@ -56,8 +61,8 @@ struct RoutingRun: Sendable {
     var routes: [String: Int] = [:]
     var elapsedSeconds: Double = 0
     /// The kill run only: which replica was killed, the sessions that lived there, the sessions whose
-    /// replica (where most of their turns went) changed after the kill, and those of them that had not
-    /// lived on the killed one.
+    /// replica (where most of their turns not spilled by the load bound went) changed after the kill,
+    /// and those of them that had not lived on the killed one.
     var killed: Int?
     var sessionsOnKilled = 0
     var sessionsMoved = 0
@@ -126,7 +131,7 @@ struct RoutingScenario {
         report.sharedPrefixTokens = zip(finals[0], other).prefix { $0 == $1 }.count
         report.finalPromptTokens = finals.map(\.count).max() ?? 0
         report.firstPromptTokens = first.count
-        let perReplica = (plan.sessions + plan.replicas - 1) / plan.replicas
+        let perReplica = plan.cacheSessions ?? (plan.sessions + plan.replicas - 1) / plan.replicas
         let tokens = report.sharedPrefixTokens + perReplica * (report.finalPromptTokens - report.sharedPrefixTokens)
         report.kvCacheTokens = (tokens + PrefixCache.blockSize - 1) / PrefixCache.blockSize * PrefixCache.blockSize
         log("\(plan.sessions) sessions × \(plan.turns) turns, prompts \(report.firstPromptTokens) → \(report.finalPromptTokens) tokens (\(report.sharedPrefixTokens) shared), cache \(report.kvCacheTokens) tokens per replica")
@@ -180,8 +185,10 @@ struct RoutingScenario {
             config += "  - model_name: \(Bench.clientModel)\n"
             config += "    litellm_params: {model: hosted_vllm/\(Bench.backendModel), api_base: http://127.0.0.1:\(port)/v1, api_key: sk-none}\n"
         }
+        // As a user would write it: a request its deployment refused is tried on another one first.
+        config += "router_settings:\n  num_retries: 2\n"
         config += "general_settings:\n  master_key: \(Self.apiKey)\n"
-        config += "spark_bridge:\n  routing: {strategy: \(strategy.rawValue)}\n"
+        config += "spark_bridge:\n  routing: {strategy: \(strategy.rawValue)\(plan.affinityLoadFactor.map { ", affinity_load_factor: \($0)" } ?? "")}\n"
         config += "  health: {interval_seconds: 1, timeout_seconds: 1}\n  warmup: {enabled: false}\n"
         try config.write(to: configURL, atomically: true, encoding: .utf8)
 
@@ -261,7 +268,9 @@ struct RoutingScenario {
         var before: [Int: [Int]] = [:]
         var after: [Int: [Int]] = [:]
         for turn in turns {
-            guard let id = turn.sample.requestID, let replica = served[id]?.replica else { continue }
+            // A turn the load bound spilled went to the session's next deployment for once: not where it lives.
+            guard let id = turn.sample.requestID, let entry = served[id], entry.route != "spilled" else { continue }
+            let replica = entry.replica
             if turn.afterKill { after[turn.session, default: []].append(replica) } else { before[turn.session, default: []].append(replica) }
         }
         run.killed = killed
@@ -272,7 +281,7 @@ struct RoutingScenario {
             let home = Self.mostCommon(replicas)
             run.replicas[home].sessions += 1
             guard killed != nil else { continue }
-            // Where the session lives after the kill (most of its later turns); a turn spilled by the load bound is not a move.
+            // Where the session lives after the kill (most of its later turns).
             let moved = after[session].map { Self.mostCommon($0) != home } ?? false
             if home == killed { run.sessionsOnKilled += 1 }
             if moved { run.sessionsMoved += 1 }

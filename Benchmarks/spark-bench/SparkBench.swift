@@ -46,6 +46,12 @@ struct SparkBench: AsyncParsableCommand {
     @Option(help: "With --scenario: the stream counts of streams (comma-separated, e.g. 256,1024).")
     var streamConcurrency: String?
 
+    @Option(help: "With --scenario routing: sessions (at their last turn) each replica's prefix cache holds (default: sessions ÷ replicas).")
+    var routingCacheSessions: Int?
+
+    @Option(help: "With --scenario routing: the bridge's routing.affinity_load_factor (default: the bridge's own).")
+    var routingLoadFactor: Double?
+
     mutating func run() async throws {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
@@ -60,6 +66,8 @@ struct SparkBench: AsyncParsableCommand {
             if scenario.contains(.wakeup) { print(WakeupCost.measure().summary) }
             let served = Set(scenario).subtracting([.wakeup, .routing])
             if scenario.contains(.routing) {
+                plan.routing.cacheSessions = routingCacheSessions
+                plan.routing.affinityLoadFactor = routingLoadFactor
                 let group = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
                 let bench = try Bench(
                     binDirectory: binaries, configPath: config, litellmExecutable: nil, plan: plan,
