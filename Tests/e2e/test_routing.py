@@ -159,7 +159,7 @@ def test_a_reload_that_keeps_a_deployment_keeps_its_sessions(start_sim: Any, sta
 
 def test_a_downed_instance_moves_only_its_own_sessions(start_sim: Any, start_bridge: Any, marker: str) -> None:
     sims = [start_sim(f"vllm-sim-down-{index}") for index in range(3)]
-    config = pool_config(sims).replace("interval_seconds: 3600", "interval_seconds: 1\n    failures_before_down: 1")
+    config = pool_config(sims).replace("interval_seconds: 3600", "interval_seconds: 1\n    failures_before_down: 1").replace("timeout_seconds: 2", "timeout_seconds: 1")
     bridge = start_bridge("spark-bridge-pool-down", config, None)
     sessions = [f"down-{marker}-{index}" for index in range(24)]
     before = homes(bridge, sims, sessions, f"{marker} before")
