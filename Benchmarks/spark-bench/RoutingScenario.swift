@@ -181,9 +181,12 @@ struct RoutingScenario {
 
         let configURL = workDirectory.appendingPathComponent("routing-\(tag).yaml")
         var config = "model_list:\n"
-        for port in simPorts {
+        // Each replica's address comes from the environment (SIM_API_BASE_<n>), as in Benchmarks/litellm_config.yaml.
+        var environment: [String: String] = [:]
+        for (index, port) in simPorts.enumerated() {
+            environment["SIM_API_BASE_\(index)"] = "http://127.0.0.1:\(port)/v1"
             config += "  - model_name: \(Bench.clientModel)\n"
-            config += "    litellm_params: {model: hosted_vllm/\(Bench.backendModel), api_base: http://127.0.0.1:\(port)/v1, api_key: sk-none}\n"
+            config += "    litellm_params: {model: hosted_vllm/\(Bench.backendModel), api_base: os.environ/SIM_API_BASE_\(index), api_key: sk-none}\n"
         }
         // As a user would write it: a request its deployment refused is tried on another one first.
         config += "router_settings:\n  num_retries: 2\n"
@@ -198,6 +201,7 @@ struct RoutingScenario {
                 "--config", configURL.path, "--listen", "127.0.0.1:0",
                 "--control-socket", workDirectory.appendingPathComponent("control-routing-\(tag).sock").path,
             ],
+            environment: environment,
             logDirectory: workDirectory
         )
         processes.append(bridge)
