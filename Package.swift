@@ -200,7 +200,7 @@ let package = Package(
         .executableTarget(
             name: "spark-bench",
             dependencies: [
-                "LoadGenerator", "BenchWorkloads", "BridgeCore", "BridgeJSON",
+                "LoadGenerator", "BenchWorkloads", "BridgeCore", "BridgeJSON", "VLLMSimulator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -190,7 +190,7 @@ public struct ClaudeCodeWorkload: Sendable {
 
 /// Builds the conversation turn by turn, the way a Claude Code session grows: a request, searches,
 /// reads, todo updates, edits, builds that fail and pass, a summary.
-private struct HistoryBuilder {
+struct HistoryBuilder {
     var text: TextGenerator
     var messages: [JSONValue] = []
     /// Compact JSON bytes of `messages` so far, commas between them included.
@@ -284,7 +284,7 @@ private struct HistoryBuilder {
         (0..<text.random.within(sentences)).map { _ in text.sentence(from: TextGenerator.answerSentences) }.joined(separator: " ")
     }
 
-    private mutating func addTask(_ task: Int) {
+    mutating func addTask(_ task: Int) {
         let request = text.random.pick(TextGenerator.requests)
         if task == 0 {
             let claudeMd = "<system-reminder>\nAs you answer the user's questions, you can use the following context:\n# claudeMd\n"

@@ -21,4 +21,7 @@ public struct RequestSample: Sendable {
     /// Whether the answer ended as a good one does: status 200, the whole body, and for a stream its
     /// final event (`message_stop` / `[DONE]`), no error event, and every expected token.
     public var completed: Bool
+    /// The response's `request-id` header (spark-bridge and Anthropic send one), to find the request
+    /// in the server's log.
+    public var requestID: String? = nil
 }

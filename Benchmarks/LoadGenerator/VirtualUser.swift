@@ -33,6 +33,7 @@ final class VirtualUserHandler: ChannelInboundHandler {
         var bodyBytes = 0
         var scanner: EventScanner
         var keepAlive = true
+        var requestID: String?
     }
 
     private let request: LoadRequest
@@ -84,6 +85,7 @@ final class VirtualUserHandler: ChannelInboundHandler {
             current.status = Int(responseHead.status.code)
             current.firstByte = .now()
             current.keepAlive = responseHead.isKeepAlive
+            current.requestID = responseHead.headers.first(name: "request-id")
             inFlight = current
         case .body(let buffer):
             current.bodyBytes += buffer.readableBytes
@@ -135,7 +137,8 @@ final class VirtualUserHandler: ChannelInboundHandler {
             events: scanner.events,
             tokenEvents: scanner.tokenEvents,
             bodyBytes: flight.bodyBytes,
-            completed: completed
+            completed: completed,
+            requestID: flight.requestID
         ))
     }
 }

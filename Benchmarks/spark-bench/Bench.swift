@@ -211,7 +211,15 @@ final class Bench {
             report.bridgeRSS.append(("idle after repeat round \(round)", bridgeProbe.residentBytes()))
         }
         if !bridge.isRunning { throw BenchError("spark-bridge exited during the benchmark; see \(workDirectory.path)") }
+
+        log("scenario 6: routing over \(plan.routing.replicas) replicas, \(plan.routing.sessions) Claude Code sessions")
+        report.routing = try await runRouting()
         return report
+    }
+
+    /// Scenario 6 on its own processes (replicas and a bridge per strategy), started and stopped here.
+    func runRouting() async throws -> RoutingReport {
+        try await RoutingScenario(plan: plan.routing, binDirectory: binDirectory, workDirectory: workDirectory, generator: generator).run()
     }
 
     /// Each load in turn, each path in turn at that load.

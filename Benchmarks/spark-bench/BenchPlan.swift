@@ -25,13 +25,16 @@ struct BenchPlan: Sendable {
     /// Repeated rounds after the scenarios, to see whether the bridge's memory grows.
     var growthRounds: Int
     var growthStreams: Int
+    /// Scenario 6: replicas, sessions and turns of the routing comparison.
+    var routing: RoutingPlan
 
     static let full = BenchPlan(
         smallConcurrency: [1, 16, 64, 256], smallWarmup: .milliseconds(500), smallDuration: .seconds(4),
         smallWords: 12, smallTTFTMilliseconds: 20,
         streamConcurrency: [1, 64, 256, 1024], streamDuration: .seconds(3),
         streamTokens: 256, streamTokensPerSecond: 100, streamTTFTMilliseconds: 20,
-        claudeCodeDuration: .seconds(5), bridgeStarts: 7, growthRounds: 3, growthStreams: 1024
+        claudeCodeDuration: .seconds(5), bridgeStarts: 7, growthRounds: 3, growthStreams: 1024,
+        routing: .full
     )
 
     static let quick = BenchPlan(
@@ -39,6 +42,7 @@ struct BenchPlan: Sendable {
         smallWords: 12, smallTTFTMilliseconds: 5,
         streamConcurrency: [1, 16], streamDuration: .milliseconds(300),
         streamTokens: 32, streamTokensPerSecond: 400, streamTTFTMilliseconds: 5,
-        claudeCodeDuration: .milliseconds(500), bridgeStarts: 2, growthRounds: 1, growthStreams: 16
+        claudeCodeDuration: .milliseconds(500), bridgeStarts: 2, growthRounds: 1, growthStreams: 16,
+        routing: .quick
     )
 }

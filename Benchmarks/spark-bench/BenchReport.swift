@@ -17,6 +17,8 @@ struct BenchReport: Sendable {
     var claudeCodeSizes = ""
     /// spark-bridge's resident set size at moments of the run.
     var bridgeRSS: [(String, Int)] = []
+    /// Scenario 6: the routing strategies over several replicas.
+    var routing: RoutingReport?
 
     // MARK: Targets
 
@@ -79,6 +81,30 @@ struct BenchReport: Sendable {
             targets.append(Target(
                 name: "Start to READY (median of \(sorted.count))", goal: "≤ 200 ms",
                 measured: Self.format(median) + " ms (max " + Self.format(sorted.last!) + ")", met: median <= 200
+            ))
+        }
+        targets += routingTargets
+        return targets
+    }
+
+    /// Scenario 6's targets: affinity's mean TTFT ≥ 3× lower than round-robin's, its hit rate ≥ 90%, no
+    /// replica above 1.5× the mean load; with a replica killed, only its sessions move and nothing fails.
+    private var routingTargets: [Target] {
+        guard let routing, let affinity = routing.run(.sessionAffinity) else { return [] }
+        var targets: [Target] = []
+        if let roundRobin = routing.run(.roundRobin), affinity.ttftMeanNanos > 0 {
+            let ratio = roundRobin.ttftMeanNanos / affinity.ttftMeanNanos
+            targets.append(Target(name: "Routing: round-robin ÷ session-affinity mean TTFT", goal: "≥ 3×", measured: String(format: "%.2f×", ratio), met: ratio >= 3))
+        }
+        targets.append(Target(name: "Routing: session-affinity prefix-cache hit rate", goal: "≥ 90%", measured: String(format: "%.1f%%", affinity.hitRate * 100), met: affinity.hitRate >= 0.9))
+        let peak = max(affinity.peakOverMean(\.requests), affinity.peakOverMean(\.promptTokens))
+        targets.append(Target(name: "Routing: session-affinity busiest replica ÷ mean load (requests, prompt tokens)", goal: "≤ 1.5×", measured: String(format: "%.2f×", peak), met: peak <= 1.5))
+        if let kill = routing.killRun {
+            targets.append(Target(
+                name: "Routing: one replica killed halfway: sessions moved from live replicas, failed turns",
+                goal: "0 and 0",
+                measured: "\(kill.sessionsMovedFromLiveReplicas) and \(kill.failed) (\(kill.sessionsMoved) moved, \(kill.sessionsOnKilled) lived on the killed one; \(kill.failedOnKilled) failed turns were in flight on it)",
+                met: kill.sessionsMovedFromLiveReplicas == 0 && kill.failed == 0
             ))
         }
         return targets
@@ -145,6 +171,43 @@ struct BenchReport: Sendable {
         out += "\nCPU seconds and peak RSS of each proxy per load are in the tables above (*proxy CPU* is the proxy's process tree, "
         out += "read from `/proc/PID/stat`; for the direct path it is the simulator's; *peak RSS* is `VmHWM`, reset through "
         out += "`/proc/PID/clear_refs` before each load). *client CPU* is the load generator's own, to show it was not the limit.\n"
+        out += routingMarkdown()
+        return out
+    }
+
+    /// Scenario 6's section.
+    func routingMarkdown() -> String {
+        guard let routing else { return "" }
+        let plan = routing.plan
+        var out = "\n## 6. Routing: \(plan.sessions) Claude Code sessions over \(plan.replicas) GPUs\n\n"
+        out += "\(plan.replicas) vllm-sim replicas behind one spark-bridge, each with a prefix cache of \(routing.kvCacheTokens) tokens (vLLM's 16-token "
+        out += "blocks, LRU): the prompt tokens the sessions share once, plus a 1/\(plan.replicas) share of the sessions at their last turn. "
+        out += "Prefill runs at \(plan.prefillTokensPerSecond) tokens/s (time to first token = \(plan.baseTTFTMilliseconds) ms + uncached prompt tokens ÷ that). "
+        out += "\(plan.sessions) Claude Code sessions run at once, each \(plan.turns) turns one after another; every turn re-sends the system prompt, "
+        out += "the tools and the whole conversation, grown by one task since the turn before, with the session's `X-Claude-Code-Session-Id` "
+        out += "(prompts grow from \(routing.firstPromptTokens) to \(routing.finalPromptTokens) tokens, \(routing.sharedPrefixTokens) of them the same in every session). "
+        out += "Each strategy gets fresh replicas (cold caches) and a fresh bridge. TTFT is the client's, to the first `content_block_delta`; "
+        out += "the hit rate is Σ `vllm:prefix_cache_hits_total` ÷ Σ `vllm:prefix_cache_queries_total` over the replicas; a replica's requests "
+        out += "come from the bridge's request log, its prompt tokens from its `vllm:prefix_cache_queries_total`; *sessions* counts where each "
+        out += "session sent most of its turns that the load bound did not spill (`route=spilled`).\n\n"
+        out += "| strategy | turns ok / failed | TTFT mean ms | TTFT p99 ms | hit rate | requests per replica | prompt tokens per replica (k) | sessions per replica | busiest ÷ mean (requests, tokens) | routes | wall s |\n"
+        out += "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        var rows = routing.runs.map { ($0.strategy.rawValue, $0) }
+        if let kill = routing.killRun { rows.append(("session-affinity, replica \(kill.killed.map(String.init) ?? "?") killed halfway", kill)) }
+        for (name, run) in rows {
+            let tokens = run.replicas.map { String(format: "%.0f", Double($0.promptTokens) / 1000) }.joined(separator: " / ")
+            let routes = run.routes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            out += "| \(name) | \(run.requests - run.failed) / \(run.failed)\(Self.statuses(run.failureStatuses)) | \(Self.ms(Int64(run.ttftMeanNanos))) | \(Self.ms(run.ttftP99Nanos)) | "
+            out += String(format: "%.1f%%", run.hitRate * 100)
+            out += " | \(run.replicas.map { String($0.requests) }.joined(separator: " / ")) | \(tokens) | \(run.replicas.map { String($0.sessions) }.joined(separator: " / ")) | "
+            out += String(format: "%.2f×, %.2f×", run.peakOverMean(\.requests), run.peakOverMean(\.promptTokens))
+            out += " | \(routes) | \(String(format: "%.1f", run.elapsedSeconds)) |\n"
+        }
+        if let kill = routing.killRun {
+            out += "\nKill run: replica \(kill.killed.map(String.init) ?? "?") was killed (SIGKILL) when half the turns were done. \(kill.sessionsOnKilled) sessions had lived on it; "
+            out += "\(kill.sessionsMoved) sessions changed replica after the kill, \(kill.sessionsMovedFromLiveReplicas) of them from a replica still up; \(kill.failed) turns failed, \(kill.failedOnKilled) of them in flight on the killed replica (its stream had begun: the bridge cannot move it). "
+            out += "Its requests and tokens are those it served before the kill; the busiest ÷ mean counts the replicas still up.\n"
+        }
         return out
     }
 
@@ -216,7 +279,10 @@ struct BenchReport: Sendable {
     }
 
     private static func statuses(_ result: LoadResult) -> String {
-        let failures = result.failureStatuses
+        statuses(result.failureStatuses)
+    }
+
+    private static func statuses(_ failures: [Int: Int]) -> String {
         guard !failures.isEmpty else { return "" }
         return " (" + failures.sorted { $0.key < $1.key }.map { "\($0.key == 0 ? "no answer" : String($0.key)): \($0.value)" }.joined(separator: ", ") + ")"
     }

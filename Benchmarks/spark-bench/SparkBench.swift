@@ -36,7 +36,7 @@ struct SparkBench: AsyncParsableCommand {
     var quick = false
 
     @Option(help: ArgumentHelp(
-        "Run only these scenarios (repeatable): small-timed (1a), streams (2), wakeup (the eventfd round trip between two threads); prints their figures and writes no report.",
+        "Run only these scenarios (repeatable): small-timed (1a), streams (2), routing (6: least-busy, round-robin and session affinity over 4 replicas), wakeup (the eventfd round trip between two threads); prints their figures and writes no report.",
         valueName: "name"))
     var scenario: [BenchScenario] = []
 
@@ -45,6 +45,12 @@ struct SparkBench: AsyncParsableCommand {
 
     @Option(help: "With --scenario: the stream counts of streams (comma-separated, e.g. 256,1024).")
     var streamConcurrency: String?
+
+    @Option(help: "With --scenario routing: sessions (at their last turn) each replica's prefix cache holds (default: sessions ÷ replicas).")
+    var routingCacheSessions: Int?
+
+    @Option(help: "With --scenario routing: the bridge's routing.affinity_load_factor (default: the bridge's own).")
+    var routingLoadFactor: Double?
 
     mutating func run() async throws {
         var limit = rlimit()
@@ -58,7 +64,22 @@ struct SparkBench: AsyncParsableCommand {
             if let levels = try Self.levels(smallConcurrency) { plan.smallConcurrency = levels }
             if let levels = try Self.levels(streamConcurrency) { plan.streamConcurrency = levels }
             if scenario.contains(.wakeup) { print(WakeupCost.measure().summary) }
-            let served = Set(scenario).subtracting([.wakeup])
+            let served = Set(scenario).subtracting([.wakeup, .routing])
+            if scenario.contains(.routing) {
+                plan.routing.cacheSessions = routingCacheSessions
+                plan.routing.affinityLoadFactor = routingLoadFactor
+                let group = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
+                let bench = try Bench(
+                    binDirectory: binaries, configPath: config, litellmExecutable: nil, plan: plan,
+                    generator: LoadGenerator(group: group)
+                )
+                var report = BenchReport()
+                report.plan = plan
+                report.routing = try await bench.runRouting()
+                print(report.routingMarkdown())
+                print(report.summary())
+                try await group.shutdownGracefully()
+            }
             guard !served.isEmpty else { return }
             let group = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
             let bench = try Bench(
@@ -100,5 +121,6 @@ struct SparkBench: AsyncParsableCommand {
 enum BenchScenario: String, ExpressibleByArgument, CaseIterable, Sendable {
     case smallTimed = "small-timed"
     case streams
+    case routing
     case wakeup
 }

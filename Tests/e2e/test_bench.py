@@ -26,7 +26,7 @@ def test_a_quick_spark_bench_run_writes_every_section(bin_dir: Path, tmp_path: P
     text = report.read_text()
     for heading in (
         "## Targets", "### 1a.", "### 1b.", "## 2. Streaming", "## 3. A Claude Code-size request",
-        "## 4. Start to ready", "## 5. spark-bridge memory",
+        "## 4. Start to ready", "## 5. spark-bridge memory", "## 6. Routing",
     ):
         assert heading in text, heading
     assert "LiteLLM was not measured" in text
@@ -44,3 +44,19 @@ def test_a_quick_spark_bench_run_writes_every_section(bin_dir: Path, tmp_path: P
             complete, total = (int(part) for part in re.findall(r"\d+", outcome)[:2])
             assert complete == total > 0, row
     assert re.search(r"\| spark-bridge \| READY=1 on NOTIFY_SOCKET \| [\d.]+ \|", text)
+
+
+    # Routing: a row per strategy and the kill run, every turn answered in each strategy's run; the
+    # replicas' prefix caches serve more of the prompts under session affinity than under round-robin.
+    routing = {}
+    for line in text.split("## 6. Routing", 1)[1].splitlines():
+        match = re.match(r"\| (least-busy|round-robin|session-affinity(?:, replica \d killed halfway)?) \| (\d+) / (\d+).*? \| [\d.]+ \| [\d.]+ \| ([\d.]+)% \|", line)
+        if match:
+            routing[match.group(1)] = (int(match.group(2)), int(match.group(3)), float(match.group(4)))
+    assert set(routing) >= {"least-busy", "round-robin", "session-affinity"}, routing
+    assert any(name.endswith("killed halfway") for name in routing), routing
+    for name in ("least-busy", "round-robin", "session-affinity"):
+        ok, failed, _ = routing[name]
+        assert ok == 8 * 6 and failed == 0, (name, routing[name])
+    assert routing["session-affinity"][2] > routing["round-robin"][2], routing
+    assert "Routing: session-affinity prefix-cache hit rate" in text

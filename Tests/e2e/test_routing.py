@@ -6,6 +6,7 @@ from each simulator's `/sim/requests`."""
 from __future__ import annotations
 
 import json
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -125,3 +126,59 @@ def stream_to_end(bridge: Bridge, prompt: str, session: str) -> None:
     ) as stream:
         for _ in stream.text_stream:
             pass
+
+
+def homes(bridge: Bridge, sims: list[Sim], sessions: list[str], tag: str) -> dict[str, int]:
+    """One request per session; which simulator each landed on."""
+    found: dict[str, int] = {}
+    for session in sessions:
+        ask(bridge, f"{tag} {session}", session=session)
+        counts = landed(sims, f"{tag} {session}")
+        assert sorted(counts) == [0] * (len(sims) - 1) + [1], (session, counts)
+        found[session] = counts.index(1)
+    return found
+
+
+def test_a_reload_that_keeps_a_deployment_keeps_its_sessions(start_sim: Any, start_bridge: Any, workdir: Any, marker: str) -> None:
+    sims = [start_sim(f"vllm-sim-reload-{index}") for index in range(3)]
+    bridge = start_bridge("spark-bridge-pool-reload", pool_config(sims), None)
+    sessions = [f"reload-{marker}-{index}" for index in range(24)]
+    before = homes(bridge, sims, sessions, f"{marker} before")
+    assert len(set(before.values())) == 3, before
+    # The same two deployments in the other order, the third gone.
+    (workdir / "spark-bridge-pool-reload.yaml").write_text(pool_config([sims[1], sims[0]]))
+    bridge.process.popen.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: "configuration reloaded" in bridge.process.stderr_tail(), 10)
+    after = homes(bridge, sims, sessions, f"{marker} after")
+    for session in sessions:
+        if before[session] == 2:
+            assert after[session] in (0, 1), session
+        else:
+            assert after[session] == before[session], session
+
+
+def test_a_downed_instance_moves_only_its_own_sessions(start_sim: Any, start_bridge: Any, marker: str) -> None:
+    sims = [start_sim(f"vllm-sim-down-{index}") for index in range(3)]
+    config = pool_config(sims).replace("interval_seconds: 3600", "interval_seconds: 1\n    failures_before_down: 1").replace("timeout_seconds: 2", "timeout_seconds: 1")
+    bridge = start_bridge("spark-bridge-pool-down", config, None)
+    sessions = [f"down-{marker}-{index}" for index in range(24)]
+    before = homes(bridge, sims, sessions, f"{marker} before")
+    assert len(set(before.values())) == 3, before
+    victim = before[sessions[0]]
+    sims[victim].process.stop()
+
+    def victim_down() -> bool:
+        backends = bridge.http.get("/health").json()["backends"]
+        return any(sims[victim].url in backend["name"] or str(sims[victim].url).split(":")[-1] in backend["name"] for backend in backends if backend["state"] == "down")
+
+    assert wait_until(victim_down, 15), bridge.http.get("/health").text
+    live = [sim for index, sim in enumerate(sims) if index != victim]
+    after = homes(bridge, live, sessions, f"{marker} after")
+    moved = 0
+    for session in sessions:
+        home = sims.index(live[after[session]])
+        if before[session] == victim:
+            moved += 1
+        else:
+            assert home == before[session], session
+    assert moved == sum(1 for home in before.values() if home == victim) > 0
