@@ -53,6 +53,9 @@ struct HealthMonitorTests {
                 // The ping paid the simulated cold start, not a user.
                 #expect((report.lastWarmupLatencyMs ?? 0) >= 150)
                 #expect(monitor.maxModelLen(model: "qwen-a", apiBase: URL(string: sims[0].baseURL + "/v1")!) == 40960)
+                // The simulator records the status once its answer is written, which may be just after the
+                // bridge has read it: a loaded run saw nil here.
+                await eventually("the simulator recorded the ping's status") { sims[0].warmups.first?.status != nil }
                 let pings = sims[0].warmups
                 #expect(pings.count == 1)
                 #expect(pings.first?.bodyJSON["max_tokens"] == 1)
