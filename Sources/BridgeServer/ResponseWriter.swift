@@ -37,7 +37,8 @@ final class ResponseWriter {
         guard self.status == nil else { return }
         self.status = status
         var headers = HTTPHeaders(extra)
-        headers.replaceOrAdd(name: "request-id", value: requestID)
+        // Added, or replacing the caller's own (a lookup costs less than `replaceOrAdd`'s removal pass).
+        if headers.contains(name: "request-id") { headers.replaceOrAdd(name: "request-id", value: requestID) } else { headers.add(name: "request-id", value: requestID) }
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
         // 529 has no standard reason phrase; Anthropic's servers send it as "Overloaded".
         let responseStatus = status == 529 ? HTTPResponseStatus(statusCode: 529, reasonPhrase: "Overloaded") : HTTPResponseStatus(statusCode: status)
@@ -88,6 +89,7 @@ final class ResponseWriter {
     /// A whole response with a body.
     func respond(status: Int, contentType: String?, body: [UInt8], extraHeaders: [(String, String)] = []) {
         var headers = extraHeaders
+        headers.reserveCapacity(extraHeaders.count + 2)
         if let contentType { headers.append(("content-type", contentType)) }
         headers.append(("content-length", String(body.count)))
         head(status: status, headers: headers)
