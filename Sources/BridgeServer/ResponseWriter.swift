@@ -37,8 +37,7 @@ final class ResponseWriter {
         guard self.status == nil else { return }
         self.status = status
         var headers = HTTPHeaders(extra)
-        // Added, or replacing the caller's own (a lookup costs less than `replaceOrAdd`'s removal pass).
-        if headers.contains(name: "request-id") { headers.replaceOrAdd(name: "request-id", value: requestID) } else { headers.add(name: "request-id", value: requestID) }
+        headers.replaceOrAdd(name: "request-id", value: requestID)
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
         // 529 has no standard reason phrase; Anthropic's servers send it as "Overloaded".
         let responseStatus = status == 529 ? HTTPResponseStatus(statusCode: 529, reasonPhrase: "Overloaded") : HTTPResponseStatus(statusCode: status)
