@@ -26,9 +26,16 @@ public final class BridgeMetrics: Sendable {
         let outputTokens: Metrics.Counter
     }
 
+    /// The labels of `spark_bridge_requests_total`, hashed as they are (no key string built per request).
+    private struct RequestKey: Hashable, Sendable {
+        let route: Route
+        let alias: String
+        let status: String
+    }
+
     private struct RequestHandles: Sendable {
         var byAlias: [String: AliasHandles] = [:]
-        var requests: [String: Metrics.Counter] = [:]
+        var requests: [RequestKey: Metrics.Counter] = [:]
         /// Made on an alias's first upstream call, so an alias that never called a backend shows none.
         var upstreamCalls: [String: Metrics.Counter] = [:]
     }
@@ -62,7 +69,7 @@ public final class BridgeMetrics: Sendable {
                 return made
             }()
             let status = StatusLabel.of(status)
-            let key = "\(route.metricsLabel) \(alias) \(status)"
+            let key = RequestKey(route: route, alias: alias, status: status)
             let requests = cache.requests[key] ?? {
                 let made = Metrics.Counter(label: "spark_bridge_requests_total", dimensions: [("path", route.metricsLabel), ("alias", alias), ("status", status)], factory: factory)
                 cache.requests[key] = made

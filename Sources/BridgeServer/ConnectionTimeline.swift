@@ -59,7 +59,11 @@ struct ConnectionTimeline {
         case .waiting(let until, _), .head(let until):
             return until
         case .exchange(let exchange):
-            return [exchange.bodyUntil, exchange.answerUntil].compactMap { $0 }.min()
+            // The earlier of the two that are set, without building an array (this runs on every event).
+            switch (exchange.bodyUntil, exchange.answerUntil) {
+            case let (body?, answer?): return min(body, answer)
+            case let (body, answer): return body ?? answer
+            }
         case .over:
             return nil
         }

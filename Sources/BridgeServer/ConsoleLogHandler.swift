@@ -30,25 +30,42 @@ public struct ConsoleLogHandler: LogHandler {
     }
 
     /// Writes one line with a single `write(2)`, so lines from different threads never interleave.
+    /// The line is built as bytes in one buffer sized up front.
     public func log(event: LogEvent) {
-        var line = ""
+        var message = Self.escaped(event.message.description)
+        var line: [UInt8] = []
+        line.reserveCapacity(message.utf8.count + 32)
         if timestamps {
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)
-            line += Self.timestamp(secondsSince1970: Int(now.tv_sec)) + " "
+            var stamp = Self.timestamp(secondsSince1970: Int(now.tv_sec))
+            stamp.withUTF8 { line.append(contentsOf: $0) }
+            line.append(UInt8(ascii: " "))
         }
-        let level = event.level.rawValue.uppercased()
-        line += level + String(repeating: " ", count: max(1, 8 - level.count))
-        line += Self.escaped(event.message.description)
-        line += "\n"
-        line.withUTF8 { bytes in
-            var rest = UnsafeRawBufferPointer(bytes)
+        Self.levelColumn(event.level).withUTF8Buffer { line.append(contentsOf: $0) }
+        message.withUTF8 { line.append(contentsOf: $0) }
+        line.append(UInt8(ascii: "\n"))
+        line.withUnsafeBytes { bytes in
+            var rest = bytes
             while !rest.isEmpty {
                 let written = write(STDERR_FILENO, rest.baseAddress, rest.count)
                 if written < 0 && errno == EINTR { continue }
                 guard written > 0 else { return }
                 rest = UnsafeRawBufferPointer(rebasing: rest[written...])
             }
+        }
+    }
+
+    /// The level in upper case, padded with spaces to 8 columns (at least one space after it).
+    static func levelColumn(_ level: Logger.Level) -> StaticString {
+        switch level {
+        case .trace: "TRACE   "
+        case .debug: "DEBUG   "
+        case .info: "INFO    "
+        case .notice: "NOTICE  "
+        case .warning: "WARNING "
+        case .error: "ERROR   "
+        case .critical: "CRITICAL "
         }
     }
 }

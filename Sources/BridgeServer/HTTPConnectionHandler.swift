@@ -128,7 +128,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     private func admit(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let configuration = bridge.configuration
         maximumBodyBytes = configuration.settings.maxBodyBytes
-        let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        let path = String(Route.path(of: head.uri))
         let route = Route(target: path)
         let record = RequestRecord(requestID: RequestID.make(), method: head.method.rawValue, path: path, route: route, observers: bridge.requestObservers)
         let writer = makeWriter(for: record, keepAlive: head.isKeepAlive && !overLimit, context: context)

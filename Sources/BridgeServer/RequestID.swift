@@ -5,17 +5,24 @@ enum RequestID {
 
     /// A new id: 3 × 64 random bits, 8 base-62 digits from each (62⁸ < 2⁶⁴, so every digit is
     /// practically uniform). Three draws, not one per character: each can be a system call.
+    /// Written straight into the string's own storage (one allocation).
     static func make() -> String {
         var generator = SystemRandomNumberGenerator()
-        var characters: [UInt8] = Array("req_".utf8)
-        characters.reserveCapacity(28)
-        for _ in 0..<3 {
-            var value = generator.next()
-            for _ in 0..<8 {
-                characters.append(alphabet[Int(value % 62)])
-                value /= 62
+        return String(unsafeUninitializedCapacity: 28) { buffer in
+            var index = 0
+            for byte in "req_".utf8 {
+                buffer[index] = byte
+                index += 1
             }
+            for _ in 0..<3 {
+                var value = generator.next()
+                for _ in 0..<8 {
+                    buffer[index] = alphabet[Int(value % 62)]
+                    index += 1
+                    value /= 62
+                }
+            }
+            return index
         }
-        return String(decoding: characters, as: UTF8.self)
     }
 }

@@ -132,13 +132,14 @@ final class RequestRecord {
     func log(status: Int?, to logger: Logger, metrics: BridgeMetrics) {
         let elapsed = ContinuousClock.now - started
         // Built once per request: each number is written once for the text and the metadata, the text
-        // as bytes appended in place, the metadata with room for every field (no rehashing).
+        // as bytes appended in place, the metadata with room for every field (no rehashing). The console
+        // handler writes the text alone, so the metadata is only built for a handler that may use it.
         let statusText = String(status ?? 0)
         let durationText = String(Int(elapsed.inMilliseconds))
-        var metadata = Logger.Metadata(minimumCapacity: 11)
-        metadata["REQUEST_ID"] = .string(requestID)
-        metadata["STATUS"] = .string(statusText)
-        metadata["DURATION_MS"] = .string(durationText)
+        var metadata: Logger.Metadata? = logger.handler is ConsoleLogHandler ? nil : Logger.Metadata(minimumCapacity: 11)
+        metadata?["REQUEST_ID"] = .string(requestID)
+        metadata?["STATUS"] = .string(statusText)
+        metadata?["DURATION_MS"] = .string(durationText)
         var line = LogLine()
         line.append(requestID, " ", method)
         line.append(" ", Self.clipped(path))
@@ -152,43 +153,43 @@ final class RequestRecord {
             case let (nil, backend?): line.append(" -> ", backend)
             case (nil, nil): break
             }
-            metadata["ALIAS"] = .string(alias ?? clientModel)
+            metadata?["ALIAS"] = .string(alias ?? clientModel)
         }
-        if let backendModel { metadata["BACKEND_MODEL"] = .string(backendModel) }
-        if let backend { metadata["BACKEND"] = .string(backend) }
+        if let backendModel { metadata?["BACKEND_MODEL"] = .string(backendModel) }
+        if let backend { metadata?["BACKEND"] = .string(backend) }
         if let routing, routing != .only {
             line.append(" route=", routing.rawValue)
-            metadata["ROUTE"] = .string(routing.rawValue)
+            metadata?["ROUTE"] = .string(routing.rawValue)
         }
         if !hops.isEmpty {
             var path = hops.joined(separator: ">")
             if let hopTarget { path += ">" + Self.clipped(hopTarget) + "@" + (backend ?? "-") }
             line.append(" hops=", path)
-            metadata["HOPS"] = .string(path)
+            metadata?["HOPS"] = .string(path)
         }
         line.append(" status=", statusText)
         if let firstTokenAt {
             let ttft = String(Int((firstTokenAt - started).inMilliseconds))
             line.append(" ttft_ms=", ttft)
-            metadata["TTFT_MS"] = .string(ttft)
+            metadata?["TTFT_MS"] = .string(ttft)
         }
         line.append(" duration_ms=", durationText)
         if let usage {
             let input = String(usage.inputTokens + usage.cacheReadInputTokens)
             let output = String(usage.outputTokens)
             line.append(" tokens_in=", input, " tokens_out=", output)
-            metadata["INPUT_TOKENS"] = .string(input)
-            metadata["OUTPUT_TOKENS"] = .string(output)
+            metadata?["INPUT_TOKENS"] = .string(input)
+            metadata?["OUTPUT_TOKENS"] = .string(output)
         }
         if upstreamCalls > 0 {
             let calls = String(upstreamCalls)
             line.append(" upstream_calls=", calls)
-            metadata["UPSTREAM_CALLS"] = .string(calls)
+            metadata?["UPSTREAM_CALLS"] = .string(calls)
         }
         if keepalivePings > 0 {
             let pings = String(keepalivePings)
             line.append(" pings=", pings)
-            metadata["KEEPALIVE_PINGS"] = .string(pings)
+            metadata?["KEEPALIVE_PINGS"] = .string(pings)
         }
         if let note { line.append(" (", Self.clipped(note), ")") }
         logger.info(Logger.Message(stringLiteral: line.text), metadata: metadata)

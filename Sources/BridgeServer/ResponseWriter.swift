@@ -90,6 +90,7 @@ final class ResponseWriter {
     /// A whole response with a body.
     func respond(status: Int, contentType: String?, body: [UInt8], extraHeaders: [(String, String)] = []) {
         var headers = extraHeaders
+        headers.reserveCapacity(extraHeaders.count + 2)
         if let contentType { headers.append(("content-type", contentType)) }
         headers.append(("content-length", String(body.count)))
         head(status: status, headers: headers)

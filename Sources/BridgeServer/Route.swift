@@ -77,10 +77,16 @@ enum Route: String, CaseIterable, Sendable {
     /// Rows by route, built once from ``table``.
     private static let rows: [Route: Row] = Dictionary(table.map { ($0.route, $0) }, uniquingKeysWith: { first, _ in first })
 
-    /// The route of a request target (the query string is ignored).
+    /// The route of a request target (the query string is ignored): the row of ``table`` whose path it
+    /// is. Compared in place with each row's path (no split, no copy, no `init(rawValue:)` search).
     init(target: String) {
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        self = Route(rawValue: String(path)).flatMap { Self.rows[$0] == nil ? nil : $0 } ?? .other
+        let path = Self.path(of: target)
+        self = Self.table.first { $0.route.rawValue == path }?.route ?? .other
+    }
+
+    /// A request target without its query string (`/v1/messages?beta=true` → `/v1/messages`), in place.
+    static func path(of target: String) -> Substring {
+        target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
     }
 
     /// This route's row of ``table``; nil for ``other``.

@@ -380,12 +380,23 @@ final class CurlLoop: @unchecked Sendable {
         }
 
         // Headers. "Expect:" (empty) stops libcurl adding "Expect: 100-continue" to large bodies.
+        // Each line is written into one reused buffer (libcurl copies it), not interpolated into a String.
         var list: UnsafeMutablePointer<curl_slist>?
         var sawExpect = false
+        var line: [UInt8] = []
         for (name, value) in request.headers {
-            if name.lowercased() == "expect" { sawExpect = true }
-            // "Name;" is libcurl's spelling of a header with an empty value ("Name:" would remove it).
-            list = curl_slist_append(list, value.isEmpty ? "\(name);" : "\(name): \(value)")
+            if name.utf8.count == 6, name.lowercased() == "expect" { sawExpect = true }
+            line.removeAll(keepingCapacity: true)
+            line.append(contentsOf: name.utf8)
+            if value.isEmpty {
+                // "Name;" is libcurl's spelling of a header with an empty value ("Name:" would remove it).
+                line.append(UInt8(ascii: ";"))
+            } else {
+                line.append(contentsOf: ": ".utf8)
+                line.append(contentsOf: value.utf8)
+            }
+            line.append(0)
+            list = line.withUnsafeBytes { curl_slist_append(list, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
         }
         if !sawExpect { list = curl_slist_append(list, "Expect:") }
         transfer.headerList = list

@@ -142,9 +142,9 @@ final class Transfer: @unchecked Sendable {
         }
         if line.starts(with: "HTTP/".utf8) {
             // `HTTP/1.1 200 OK`: the status is the second space-separated field.
-            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 2)
-            status = fields.count > 1 ? Self.decimal(fields[1]) ?? 0 : 0
+            status = Self.statusCode(line)
             headers = []
+            headers.reserveCapacity(8)
             return
         }
         if Self.isHTTPWhitespace(line[0]), !headers.isEmpty {
@@ -171,6 +171,16 @@ final class Transfer: @unchecked Sendable {
         while start < end, isHTTPWhitespace(bytes[start]) { start += 1 }
         while end > start, isHTTPWhitespace(bytes[end - 1]) { end -= 1 }
         return String(decoding: bytes.base[start..<end], as: UTF8.self)
+    }
+
+    /// The status of a status line (`HTTP/1.1 200 OK`): its second space-separated field as a decimal
+    /// number, 0 when there is none or it is not one. Read in place, without splitting the line.
+    static func statusCode(_ line: UnsafeRawBufferPointer) -> Int {
+        guard var start = line.firstIndex(of: UInt8(ascii: " ")) else { return 0 }
+        while start < line.endIndex, line[start] == UInt8(ascii: " ") { start += 1 }
+        var end = start
+        while end < line.endIndex, line[end] != UInt8(ascii: " ") { end += 1 }
+        return decimal(line[start..<end]) ?? 0
     }
 
     /// A number of 1 to 9 decimal digits, nothing else; nil otherwise.

@@ -74,4 +74,13 @@ struct LogEscapingTests {
         #expect(fields.contains("ALIAS=a\nb\u{0}c"))
         #expect(!fields.contains { $0.hasPrefix("lower=") })
     }
+
+    @Test("the console level column is the level in upper case padded to 8 columns, at least one space after it")
+    func consoleLevelColumn() {
+        for level in Logger.Level.allCases {
+            let name = level.rawValue.uppercased()
+            let expected = name + String(repeating: " ", count: max(1, 8 - name.count))
+            #expect(ConsoleLogHandler.levelColumn(level).description == expected)
+        }
+    }
 }
