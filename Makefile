@@ -48,7 +48,7 @@ test-e2e:
 
 ## libFuzzer targets (Fuzz/Targets, seeds in Fuzz/Corpus): the JSON parser, the request translation,
 ## the SSE decoder and stream translation, the upstream error mapping, the config loader and the
-## control-socket line decoder, built with -sanitize=fuzzer,address in .build-fuzz (never by `swift
+## control-socket line decoder, vLLM's /metrics page and a relayed Anthropic answer's usage, built with -sanitize=fuzzer,address in .build-fuzz (never by `swift
 ## build`). Each runs FUZZ_RUNS executions (default 200000), or FUZZ_SECONDS seconds when set; a crash,
 ## trap, leak, input slower than 10 s or process above 2 GiB fails it. FUZZ_TARGETS picks targets;
 ## FUZZ_ARGS adds libFuzzer options. Prints executions, exec/s and coverage per target.

@@ -224,6 +224,7 @@ if Context.environment["SPARK_BRIDGE_FUZZ"] == "1" {
         ("fuzz-config", ["BridgeConfig"]),
         ("fuzz-control", ["ControlProtocol"]),
         ("fuzz-metrics", ["ControlProtocol"]),
+        ("fuzz-relay", ["BridgeCore"]),
     ]
     package.targets += [
         // libFuzzer's driver entry point (the runtime comes with `-sanitize=fuzzer`).

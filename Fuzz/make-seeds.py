@@ -3,7 +3,7 @@
 ../shared/protocol (or $SPARK_BRIDGE_PROTOCOL_DIR) and the repository's own configs.
 
 Run by hand when the captures change; `make fuzz` reads only the committed files. Inputs of fixed
-findings live beside the seeds as `regression-*` and are kept. The stream and
+findings live beside the seeds as `regression-*`, and seeds written by hand as `hand-*`; both are kept. The stream and
 error targets take a header before the body (see their sources): it is written here.
 """
 import json
@@ -18,11 +18,11 @@ largest = 64 * 1024  # make fuzz's -max_len
 
 
 def reset(target):
-    """Empties a target's seeds, keeping the `regression-*` inputs of fixed findings."""
+    """Empties a target's seeds, keeping the `regression-*` inputs of fixed findings and `hand-*` seeds."""
     directory = corpus / target
     directory.mkdir(parents=True, exist_ok=True)
     for path in directory.iterdir():
-        if not path.name.startswith("regression-"):
+        if not path.name.startswith(("regression-", "hand-")):
             path.unlink()
     return directory
 
@@ -135,3 +135,11 @@ vllm:num_requests_waiting{model_name="m"} 5.0 1764000000000
 # TYPE vllm:gpu_cache_usage_perc gauge
 vllm:gpu_cache_usage_perc{model_name="m"} NaN
 """)
+
+# Anthropic API answers as the relay reads them: byte 0 odd for a stream, even for a whole answer;
+# byte 1 the piece size.
+directory = reset("fuzz-relay")
+for path in captures("anthropic/anthropic-stream-*.sse"):
+    write(directory, path.stem + ".sse", bytes([1, 63]) + path.read_bytes())
+for path in captures("anthropic/anthropic-response-*.json", "anthropic/anthropic-count-tokens-response.json", "anthropic/anthropic-error-*.json"):
+    write(directory, path.stem + ".json", bytes([0, 31]) + path.read_bytes())

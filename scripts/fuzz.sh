@@ -17,7 +17,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 # on a terminal): libFuzzer reports the crash and saves the input.
 export SWIFT_BACKTRACE=enable=no
 
-all_targets=(fuzz-json fuzz-request fuzz-stream fuzz-upstream-error fuzz-config fuzz-control fuzz-metrics)
+all_targets=(fuzz-json fuzz-request fuzz-stream fuzz-upstream-error fuzz-config fuzz-control fuzz-metrics fuzz-relay)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 scratch=.build-fuzz
