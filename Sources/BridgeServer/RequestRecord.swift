@@ -31,7 +31,7 @@ final class RequestRecord {
     var keepalivePings = 0
     /// The kind of backend failure, for `spark_bridge_upstream_errors_total` (`connect`, `timeout`, `http_5xx`…).
     var upstreamError: String?
-    /// Calls that failed before the client saw a byte, each `name@backend:why`, in order (bounded).
+    /// Calls that failed before the client saw any answer, each `name@backend:why`, in order (bounded).
     private(set) var hops: [String] = []
     /// The model name the request was routed on again after the last failed hop (`hops=…>name@backend`).
     var hopTarget: String?
@@ -78,7 +78,7 @@ final class RequestRecord {
         }
     }
 
-    /// A call failed before the client saw a byte; `hop` says where and why (`name@backend:503`).
+    /// A call failed before the client saw any answer; `hop` says where and why (`name@backend:503`).
     func hop(_ hop: String) {
         guard hops.count < FallbackChain.maximumHops else { return }
         hops.append(Self.clipped(hop))
