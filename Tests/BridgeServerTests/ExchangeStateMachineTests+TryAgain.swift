@@ -229,7 +229,7 @@ extension ExchangeStateMachineTests {
             return
         }
         let stream = Self.text(first + last)
-        #expect(stream.components(separatedBy: "event: message_start").count == 2)
+        #expect(stream.split(separator: "\n").filter { $0 == "event: message_start" }.count == 1)
         #expect(stream.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
         #expect(!stream.contains("event: error"))
     }
