@@ -250,9 +250,9 @@ def test_a_stream_whose_deployment_dies_during_the_prefill_is_answered_whole_by_
     assert [block.text for block in outcome["message"].content] == ["answered behind the head"]
     assert len(sims["ok"].requests(marker)) == 1
     line = wait_until(lambda: [l for l in bridge.process.stderr_tail(200).splitlines() if "hops=" in l], timeout=5)
-    assert line and re.search(rf"hops=claude-prefill@{re.escape(backend_name(dying))}:(transport|closed)>claude-prefill@{re.escape(backend_name(sims['ok']))} ", line[-1]), line
+    assert line and re.search(rf"hops=claude-prefill@{re.escape(backend_name(dying))}:transport>claude-prefill@{re.escape(backend_name(sims['ok']))} ", line[-1]), line
     pings = re.search(r"pings=(\d+)", line[-1])
-    assert pings and int(pings.group(1)) >= 2, line[-1]
+    assert pings and int(pings.group(1)) >= 1, line[-1]
 
 
 def test_client_errors_are_relayed_never_retried(fallback_bridge: Bridge, sims: dict[str, Sim], marker: str) -> None:
