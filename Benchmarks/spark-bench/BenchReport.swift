@@ -205,7 +205,7 @@ struct BenchReport: Sendable {
         }
         if let kill = routing.killRun {
             out += "\nKill run: replica \(kill.killed.map(String.init) ?? "?") was killed (SIGKILL) when half the turns were done. \(kill.sessionsOnKilled) sessions had lived on it; "
-            out += "\(kill.sessionsMoved) sessions changed replica after the kill, \(kill.sessionsMovedFromLiveReplicas) of them from a replica still up; \(kill.failed) turns failed, \(kill.failedOnKilled) of them in flight on the killed replica (its stream had begun: the bridge cannot move it). "
+            out += "\(kill.sessionsMoved) sessions changed replica after the kill, \(kill.sessionsMovedFromLiveReplicas) of them from a replica still up; \(kill.failed) turns failed, \(kill.failedOnKilled) of them in flight on the killed replica (their answer had begun: the bridge sends nothing twice; a turn still in its prefill is made again elsewhere, behind its head). "
             out += "Its requests and tokens are those it served before the kill; the busiest ÷ mean counts the replicas still up.\n"
         }
         return out

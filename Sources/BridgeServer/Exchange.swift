@@ -407,7 +407,7 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         }
     }
 
-    /// A call failed before the client saw a byte: route again (a retry or a fallback), translate the
+    /// A call failed before the client saw any answer: route again (a retry or a fallback), translate the
     /// client's body for the new deployment and call it; or give up and answer the failure.
     private func tryAgain(after failure: FallbackChain.Failure, hop: String) {
         if let deployment { failedDeployments.append(deployment) }

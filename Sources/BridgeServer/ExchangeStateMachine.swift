@@ -9,11 +9,14 @@ import BridgeUpstream
 /// What the request log should learn on the way (notes, usage, first token…) is kept as ``RecordFact``s
 /// the glue takes after each event. No I/O, no clock: every transition is a unit test.
 ///
-/// With retries or fallbacks configured, a call that fails before any byte reached the client (no
+/// With retries or fallbacks configured, a call that fails before any answer reached the client (no
 /// answer, or an error status another call may cure) ends in ``Action/upstreamFailed(_:hop:)``: the glue
 /// asks ``FallbackChain`` and answers with ``tryAgain(_:firstBody:)`` (another deployment, the request
-/// translated for it) or ``giveUp()`` (the failure answered as without retries). Once the head is
-/// written nothing is tried again.
+/// translated for it) or ``giveUp()`` (the failure answered as without retries). A translated stream's
+/// head and pings carry no answer: a call that fails before the answer's first event (`message_start`)
+/// is made again behind them, and the new call's events continue the same stream (no second head; an
+/// error status it answers with, given up, is an `error` event). Once any answer event was written,
+/// or on the passthrough and the Anthropic relay once their head was written, nothing is tried again.
 ///
 /// The paused-stream timeout arrives as the upstream ending with ``UpstreamError/consumerStalled`` and
 /// the transport's own timeouts as other upstream errors; the request deadline, a drain and a shutdown
@@ -78,8 +81,9 @@ struct ExchangeStateMachine {
         case resumeUpstream
         /// The stream is over: the keep-alive timer has nothing left to do.
         case disarmKeepalive
-        /// The call failed before any byte reached the client, in a way another call may cure: the glue
-        /// decides (``FallbackChain``) and answers with ``tryAgain(_:firstBody:)`` or ``giveUp()``.
+        /// The call failed before any answer reached the client (at most a translated stream's head and
+        /// pings), in a way another call may cure: the glue decides (``FallbackChain``) and answers with
+        /// ``tryAgain(_:firstBody:)`` or ``giveUp()``.
         case upstreamFailed(FallbackChain.Failure, hop: String)
         /// Answer with a backend's whole answer as it came (the passthrough's error after no retry).
         case relayWhole(status: Int, headers: [Header], body: [UInt8])
@@ -122,8 +126,9 @@ struct ExchangeStateMachine {
         var retriesContextOverflow = true
         /// `keepalive_seconds` is set: a stream gets pings while silent.
         var keepalive = true
-        /// Retries or fallbacks are configured: a call that fails before the client saw a byte, in a
-        /// way another call may cure, ends in ``Action/upstreamFailed(_:hop:)`` instead of the error.
+        /// Retries or fallbacks are configured: a call that fails before the client saw any answer (a
+        /// translated stream's head and pings are none), in a way another call may cure, ends in
+        /// ``Action/upstreamFailed(_:hop:)`` instead of the error.
         var triesAgain = false
     }
 
@@ -138,7 +143,8 @@ struct ExchangeStateMachine {
         case relaying
         /// A whole answer (or error body) with this status, translated once it is all read.
         case collecting(status: Int, body: [UInt8])
-        /// The call failed before the client saw a byte; the glue is deciding (``Action/upstreamFailed(_:hop:)``).
+        /// The call failed before the client saw any answer (at most a stream's head and pings); the glue
+        /// is deciding (``Action/upstreamFailed(_:hop:)``).
         case failedBeforeClient(PendingFailure)
         /// Answered, abandoned or cut: later events change nothing.
         case finished
@@ -152,6 +158,8 @@ struct ExchangeStateMachine {
         case unreachable(UpstreamError)
         /// An error answer, read whole.
         case answer(status: Int, body: [UInt8])
+        /// A translated stream ended cleanly before any event of the answer.
+        case closedWithoutAnswer
     }
 
     private let settings: Settings
@@ -162,6 +170,9 @@ struct ExchangeStateMachine {
     private var translation: Translation = .passthrough
     private var state = State.idle
     private var retried = false
+    /// The translated stream's head is written: a call made again continues the stream behind it, and
+    /// an error is an `error` event.
+    private var streamHeadWritten = false
     private var keepaliveClock = KeepaliveClock()
     /// The prompt size `message_start` reported, until it has calibrated the estimate.
     private var startPromptTokens: Int?
@@ -263,6 +274,9 @@ struct ExchangeStateMachine {
             return .writeHead(status: status, headers: relayed, stream: status == 200 && eventStream, armKeepalive: false)
         case .messages(let translated) where status == 200 && translated.body["stream"] == true:
             state = .translatingStream(SSEDecoder(), StreamTranslator(context: translated.context))
+            // A call made again behind the head and pings: its events continue the same stream.
+            if streamHeadWritten { return .none }
+            streamHeadWritten = true
             // Headers go out now: a client waiting through a long prompt sees the stream open.
             return .writeHead(status: 200, headers: Self.streamHeaders, stream: true, armKeepalive: settings.keepalive)
         case .messages, .countTokens:
@@ -330,6 +344,13 @@ struct ExchangeStateMachine {
             var output: [UInt8] = []
             var deltas = 0
             if let last = decoder.finish() { write(translator.consume(UpstreamStreamItem(data: last)), into: &output, deltas: &deltas) }
+            if triesAgain, !translator.hasStarted {
+                // Closed before the answer's first event: the client has seen the head and pings only.
+                facts.append(.note("upstream: the connection closed before the answer began"))
+                facts.append(.upstreamError(kind: "closed"))
+                state = .failedBeforeClient(.closedWithoutAnswer)
+                return .upstreamFailed(.transient, hop: "closed")
+            }
             write(translator.endOfStream(), into: &output, deltas: &deltas)
             streamed(deltas: deltas)
             return endStream(translator, last: output)
@@ -339,6 +360,12 @@ struct ExchangeStateMachine {
             state = .finished
             facts.append(.note("cut: \(UpstreamError.consumerStalled)"))
             return .abandon(cancelUpstream: false, closeConnection: true)
+        case (.translatingStream(_, let translator), .failure(let error)) where !translator.hasStarted && callsAgain(after: error):
+            // Failed behind the head and pings, before the answer's first event: another call may answer.
+            facts.append(.note("upstream: \(error)"))
+            facts.append(.upstreamError(kind: error.metricKind))
+            state = .failedBeforeClient(.unreachable(error))
+            return .upstreamFailed(.transient, hop: error.metricKind ?? "error")
         case (.translatingStream(_, var translator), .failure(let error)):
             state = .modifying
             var output: [UInt8] = []
@@ -370,7 +397,7 @@ struct ExchangeStateMachine {
         case (.awaitingHead, .failure(let error)), (.collecting, .failure(let error)):
             facts.append(.note("upstream: \(error)"))
             facts.append(.upstreamError(kind: error.metricKind))
-            if triesAgain, error != .totalTimeout {
+            if callsAgain(after: error) {
                 // Nothing reached the client: another deployment may answer.
                 state = .failedBeforeClient(.unreachable(error))
                 return .upstreamFailed(.transient, hop: error.metricKind ?? "error")
@@ -399,12 +426,17 @@ struct ExchangeStateMachine {
         }
     }
 
-    // MARK: After a failure before the client saw a byte
+    // MARK: After a failure before the client saw an answer
 
     /// The glue routed the request again (another deployment, or a fallback alias): `translation` is
-    /// the request as translated for it, `firstBody` its upstream body when already serialized.
+    /// the request as translated for it, `firstBody` its upstream body when already serialized. Behind
+    /// a stream's head only a translated stream can continue: any other translation (an Anthropic API
+    /// alias, whose bytes are its own) gives up.
     mutating func tryAgain(_ translation: Translation, firstBody: [UInt8]? = nil) -> Action {
         guard case .failedBeforeClient = state else { return .none }
+        if streamHeadWritten {
+            guard case .messages(let translated) = translation, translated.body["stream"] == true else { return giveUp() }
+        }
         self.translation = translation
         retried = false  // the single max_tokens retry is per deployment
         heldHeaders = []
@@ -422,6 +454,8 @@ struct ExchangeStateMachine {
         case .answer(let status, let body):
             state = .modifying
             return complete(status: status, body: body)
+        case .closedWithoutAnswer:
+            return finish(with: UpstreamErrorMapper.unreachable("the connection closed before the model finished"), cancelUpstream: false)
         }
     }
 
@@ -448,8 +482,13 @@ struct ExchangeStateMachine {
     }
 
     /// The keep-alive timer fired: a silent stream whose client reads gets `event: ping`.
+    /// Behind the head, pings go on while another call is made and waited for.
     mutating func keepaliveTick(clientWritable: Bool) -> Action {
-        guard case .translatingStream = state else { return .disarmKeepalive }
+        switch state {
+        case .translatingStream: break
+        case .awaitingHead where streamHeadWritten, .collecting where streamHeadWritten, .failedBeforeClient where streamHeadWritten: break
+        default: return .disarmKeepalive
+        }
         guard keepaliveClock.tick(clientWritable: clientWritable) else { return .none }
         facts.append(.keepalivePings(keepaliveClock.pings))
         var output: [UInt8] = []
@@ -476,6 +515,10 @@ struct ExchangeStateMachine {
             state = .finished
             facts.append(.note("cut: \(reason)"))
             return .abandon(cancelUpstream: true, closeConnection: true)
+        case .awaitingHead where streamHeadWritten, .collecting where streamHeadWritten, .failedBeforeClient where streamHeadWritten:
+            // Another call is made behind the stream's head: the stream ends with the error event.
+            facts.append(.note("cut: \(reason)"))
+            return finish(with: Self.cutError(reason), cancelUpstream: true)
         case .idle, .awaitingHead, .collecting, .failedBeforeClient:
             state = .finished
             facts.append(.note("cut: \(reason)"))
@@ -654,10 +697,20 @@ struct ExchangeStateMachine {
         return .respond(WholeAnswer(status: 200, body: ["input_tokens": .int(estimate)], headers: headers), cancelUpstream: false)
     }
 
-    /// Ends with `error`: an error answer before the head, the end of what was written after it.
+    /// Whether the glue is asked to try `error` elsewhere: retries are on, and the request's time is not spent.
+    private func callsAgain(after error: UpstreamError) -> Bool {
+        triesAgain && error != .totalTimeout && error != .cancelled && error != .consumerStalled
+    }
+
+    /// Ends with `error`: an error answer before the head; behind a stream's head (a call made again
+    /// that failed too), an `error` event that ends the stream.
     private mutating func finish(with error: AnthropicError, cancelUpstream: Bool) -> Action {
         state = .finished
         facts.append(.failed(error.description))
-        return .respond(answer(error), cancelUpstream: cancelUpstream)
+        guard streamHeadWritten else { return .respond(answer(error), cancelUpstream: cancelUpstream) }
+        facts.append(.endedWithErrorEvent)
+        var event: [UInt8] = []
+        AnthropicStreamEvent.error(error).writeSSE(into: &event)
+        return .endAnswer(last: event, cancelUpstream: cancelUpstream)
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import BridgeConfig
 
-/// Where a request goes when its call failed before any byte reached the client (LiteLLM's
+/// Where a request goes when its call failed before any answer reached the client (LiteLLM's
 /// `num_retries`, `fallbacks` and `context_window_fallbacks`): the same alias again, a fallback alias,
 /// or nowhere — the error is relayed. A value: failures in, a ``Decision`` out; no I/O.
 ///

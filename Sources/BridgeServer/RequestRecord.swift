@@ -31,7 +31,7 @@ final class RequestRecord {
     var keepalivePings = 0
     /// The kind of backend failure, for `spark_bridge_upstream_errors_total` (`connect`, `timeout`, `http_5xx`…).
     var upstreamError: String?
-    /// Calls that failed before the client saw a byte, each `name@backend:why`, in order (bounded).
+    /// Calls that failed before the client saw any answer, each `name@backend:why`, in order (bounded).
     private(set) var hops: [String] = []
     /// The model name the request was routed on again after the last failed hop (`hops=…>name@backend`).
     var hopTarget: String?
@@ -70,6 +70,8 @@ final class RequestRecord {
         guard let observers, let alias, let backend, !isRouted else { return }
         isRouted = true
         observers.activity.requestStarted(alias: alias, backend: backend)
+        // Made again behind a stream's head: the stream goes on, now from this backend.
+        if isStreaming { observers.activity.streamStarted(alias: alias, backend: backend) }
         trace(.start) { _ in }
         if observers.trace.wantsBodies(alias: alias) {
             capturedAnswer = []
@@ -78,20 +80,21 @@ final class RequestRecord {
         }
     }
 
-    /// A call failed before the client saw a byte; `hop` says where and why (`name@backend:503`).
+    /// A call failed before the client saw any answer; `hop` says where and why (`name@backend:503`).
     func hop(_ hop: String) {
         guard hops.count < FallbackChain.maximumHops else { return }
         hops.append(Self.clipped(hop))
         hopTarget = nil
-        trace(.upstream) { $0.message = "failed before the first byte: \(hop)" }
+        trace(.upstream) { $0.message = "failed before the answer: \(hop)" }
     }
 
     /// The request goes to another deployment: the activity board counts the one left as finished
     /// (failed), and the next ``routed(body:)`` starts it on the new one.
+    /// A stream whose head is out stays streaming: the next ``routed(body:)`` counts it on the new one.
     func rerouting() {
         guard let observers, isRouted, let alias, let backend else { return }
         isRouted = false
-        observers.activity.requestFinished(alias: alias, backend: backend, streamed: false, timeToFirstTokenMs: nil, failed: true, remainingOutputTokens: 0)
+        observers.activity.requestFinished(alias: alias, backend: backend, streamed: isStreaming, timeToFirstTokenMs: nil, failed: true, remainingOutputTokens: 0)
     }
 
     /// The backend answered with `status`.

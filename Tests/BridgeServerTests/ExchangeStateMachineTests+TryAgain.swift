@@ -94,10 +94,15 @@ extension ExchangeStateMachineTests {
         }
     }
 
-    @Test("once the stream head went out, a failure is an error event, never another call")
-    func noRetryAfterTheHead() throws {
+    @Test("once an answer event went out (message_start), a failure is an error event, never another call")
+    func noRetryAfterTheAnswerBegan() throws {
         var machine = try Self.streaming(Self.triesAgain)
-        guard case .endAnswer(let last, _) = machine.upstreamEnd(.failure(.connectFailed("reset"))) else {
+        guard case .write(let started) = machine.upstreamBody(Self.textBatch) else {
+            Issue.record("expected the first events")
+            return
+        }
+        #expect(Self.text(started).contains("event: message_start"))
+        guard case .endAnswer(let last, _) = machine.upstreamEnd(.failure(.transport(code: 18, message: "Transferred a partial file"))) else {
             Issue.record("expected the end of the stream")
             return
         }
@@ -166,5 +171,140 @@ extension ExchangeStateMachineTests {
         _ = cut.start(.messages(try Self.translated(stream: false)))
         _ = cut.upstreamEnd(.failure(.connectFailed("refused")))
         #expect(Self.respondedAnswer(cut.cut(reason: "drain"))?.status == 529)
+    }
+
+    // MARK: Behind the stream's head
+
+    /// A streamed request to a backend that answered 200 (the head is out), pinged once, then failed
+    /// before its first chunk: the glue is asked to try again.
+    static func failedBehindTheHead(_ error: UpstreamError = .transport(code: 18, message: "Transferred a partial file")) throws -> Machine {
+        var machine = try Self.streaming(Self.triesAgain)
+        guard case .write = machine.keepaliveTick(clientWritable: true) else { preconditionFailure("a silent stream is pinged") }
+        #expect(machine.upstreamEnd(.failure(error)) == .upstreamFailed(.transient, hop: error.metricKind ?? "error"))
+        return machine
+    }
+
+    @Test("a call that fails behind the head and pings, before message_start, is made again without a second head, and its stream continues the client's")
+    func failureBehindTheHeadTriesAgain() throws {
+        var machine = try Self.failedBehindTheHead()
+        #expect(machine.takeFacts().contains(.upstreamError(kind: "transport")))
+        #expect(!machine.isFinished)
+        // Pings go on while the glue decides and the new call is waited for.
+        guard case .write(let ping) = machine.keepaliveTick(clientWritable: true) else {
+            Issue.record("expected a ping while deciding")
+            return
+        }
+        #expect(Self.text(ping) == "event: ping\ndata: {\"type\":\"ping\"}\n\n")
+        guard case .startUpstream = machine.tryAgain(.messages(try Self.translated(stream: true))) else {
+            Issue.record("expected another call")
+            return
+        }
+        guard case .write = machine.keepaliveTick(clientWritable: true) else {
+            Issue.record("expected a ping while the new call prefills")
+            return
+        }
+        // The new call's 200: no second head; its events are the stream's from message_start on.
+        #expect(machine.upstreamHead(status: 200, headers: [("content-type", "text/event-stream")]) == .none)
+        guard case .write(let first) = machine.upstreamBody(Self.textBatch) else {
+            Issue.record("expected the new call's events")
+            return
+        }
+        #expect(Self.text(first).hasPrefix("event: message_start"))
+        guard case .endAnswer(let last, false) = machine.upstreamBody(Self.endBatch) else {
+            Issue.record("expected the end of the stream")
+            return
+        }
+        #expect(!Self.text(last).contains("event: error"))
+        #expect(machine.upstreamEnd(.success(())) == .none)
+        #expect(machine.isFinished)
+    }
+
+    @Test("the new call's events close the stream cleanly: message_stop, no error")
+    func newCallFinishesTheStream() throws {
+        var machine = try Self.failedBehindTheHead(.idleTimeout)
+        _ = machine.tryAgain(.messages(try Self.translated(stream: true)))
+        _ = machine.upstreamHead(status: 200, headers: [])
+        guard case .write(let first) = machine.upstreamBody(Self.textBatch), case .endAnswer(let last, false) = machine.upstreamBody(Self.endBatch) else {
+            Issue.record("expected the whole answer")
+            return
+        }
+        let stream = Self.text(first + last)
+        #expect(stream.split(separator: "\n").filter { $0 == "event: message_start" }.count == 1)
+        #expect(stream.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
+        #expect(!stream.contains("event: error"))
+    }
+
+    @Test("a backend that closes its stream cleanly before any event is tried again too")
+    func cleanCloseBehindTheHeadTriesAgain() throws {
+        var machine = try Self.streaming(Self.triesAgain)
+        #expect(machine.upstreamEnd(.success(())) == .upstreamFailed(.transient, hop: "closed"))
+        guard case .endAnswer(let last, _) = machine.giveUp() else {
+            Issue.record("given up behind the head: an error event")
+            return
+        }
+        #expect(Self.text(last).hasPrefix("event: error"))
+    }
+
+    @Test("the new call's error status, given up, is an error event on the stream, never a second head")
+    func errorStatusBehindTheHeadIsAnErrorEvent() throws {
+        var machine = try Self.failedBehindTheHead()
+        _ = machine.tryAgain(.messages(try Self.translated(stream: true)))
+        #expect(machine.upstreamHead(status: 503, headers: []) == .none)
+        _ = machine.upstreamBody(Array(#"{"object":"error","message":"busy"}"#.utf8))
+        #expect(machine.upstreamEnd(.success(())) == .upstreamFailed(.transient, hop: "503"))
+        _ = machine.takeFacts()
+        guard case .endAnswer(let last, _) = machine.giveUp() else {
+            Issue.record("expected the stream to end with an error event")
+            return
+        }
+        #expect(Self.text(last).hasPrefix("event: error\ndata: {\"type\":\"error\""))
+        #expect(Self.text(last).contains("overloaded_error") || Self.text(last).contains("api_error"))
+        #expect(machine.takeFacts().contains(.endedWithErrorEvent))
+        #expect(machine.isFinished)
+        // And a new call that cannot be made (given up at once) ends the same way.
+        var unreachable = try Self.failedBehindTheHead()
+        _ = unreachable.tryAgain(.messages(try Self.translated(stream: true)))
+        #expect(unreachable.upstreamEnd(.failure(.connectFailed("refused"))) == .upstreamFailed(.transient, hop: "connect"))
+        guard case .endAnswer(let refused, _) = unreachable.giveUp() else {
+            Issue.record("expected an error event")
+            return
+        }
+        #expect(Self.text(refused).hasPrefix("event: error"))
+    }
+
+    @Test("behind the head, only a translated stream can continue: a fallback to an Anthropic API alias gives up with an error event")
+    func relayBehindTheHeadGivesUp() throws {
+        var machine = try Self.failedBehindTheHead()
+        guard case .endAnswer(let last, _) = machine.tryAgain(.anthropicRelay, firstBody: Array("{}".utf8)) else {
+            Issue.record("expected an error event")
+            return
+        }
+        #expect(Self.text(last).hasPrefix("event: error"))
+    }
+
+    @Test("a cut while another call is made behind the head ends the stream with an error event")
+    func cutBehindTheHead() throws {
+        var machine = try Self.failedBehindTheHead()
+        _ = machine.tryAgain(.messages(try Self.translated(stream: true)))
+        guard case .endAnswer(let last, true) = machine.cut(reason: "drain") else {
+            Issue.record("expected an error event, the new call cancelled")
+            return
+        }
+        #expect(Self.text(last).contains("overloaded_error"))
+    }
+
+    @Test("without retries, a failure behind the head is the error event it always was; the total timeout never calls again")
+    func behindTheHeadWithoutRetries() throws {
+        var machine = try Self.streaming()
+        guard case .endAnswer(let last, _) = machine.upstreamEnd(.failure(.transport(code: 18, message: "Transferred a partial file"))) else {
+            Issue.record("expected the end of the stream")
+            return
+        }
+        #expect(Self.text(last).contains("event: error"))
+        var spent = try Self.streaming(Self.triesAgain)
+        guard case .endAnswer = spent.upstreamEnd(.failure(.totalTimeout)) else {
+            Issue.record("the total timeout ends the stream")
+            return
+        }
     }
 }

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -202,6 +203,56 @@ def test_a_stream_whose_backend_fails_after_the_first_event_is_never_retried(fal
     assert names[0] == "message_start" and names[-1] == "error", names
     # Neither a retry on claude-stream nor its fallback (both on the same simulator) was called.
     assert len(sims["ok"].requests(marker)) == 1
+
+
+def prefill_config(dying: Sim, ok: Sim) -> str:
+    """An alias of two deployments, the dying one first (round-robin's first turn), pings every 0.2 s."""
+    q = json.dumps
+    lines = ["model_list:"]
+    for sim in (dying, ok):
+        lines += ["  - model_name: claude-prefill", "    litellm_params:", f"      model: {q('hosted_vllm/' + BACKEND_MODEL)}", f"      api_base: {q(sim.url + '/v1')}"]
+    lines += [
+        "router_settings:", "  num_retries: 2",
+        "spark_bridge:", "  keepalive_seconds: 0.2", "  warmup:", "    enabled: false", "  health:", "    interval_seconds: 3600", "    timeout_seconds: 2",
+        "  routing:", "    aliases:", "      claude-prefill: round-robin",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_stream_whose_deployment_dies_during_the_prefill_is_answered_whole_by_the_other(start_sim: Any, start_bridge: Any, sims: dict[str, Sim], marker: str) -> None:
+    # A replica that takes a minute to prefill: its 200 (the stream's head) comes at once, then nothing but pings.
+    dying = start_sim("vllm-sim-fallback-prefill", "--ttft-ms", "60000")
+    bridge = start_bridge("spark-bridge-fallbacks-prefill", prefill_config(dying, sims["ok"]), sims["ok"])
+    outcome: dict[str, Any] = {}
+
+    def converse() -> None:
+        try:
+            with bridge.anthropic().messages.stream(
+                model="claude-prefill", max_tokens=64, messages=[{"role": "user", "content": f"{marker} " + directive(text="answered behind the head")}],
+            ) as stream:
+                outcome["events"] = [event.type for event in stream]
+                outcome["message"] = stream.get_final_message()
+        except Exception as error:  # the assertion below shows it
+            outcome["error"] = error
+
+    client = threading.Thread(target=converse, name="prefill-client")
+    client.start()
+    assert wait_until(lambda: dying.requests(marker), timeout=10), "the first call goes to the dying replica"
+    # The replica dies mid-prefill, once the client holds the head and a few pings (0.2 s apart).
+    time.sleep(0.7)
+    dying.process.popen.kill()
+    dying.process.popen.wait(timeout=5)
+    dying.process.stop()
+    client.join(timeout=60)
+    assert not client.is_alive() and "error" not in outcome, outcome.get("error")
+    # One clean message: one message_start (no second head, nothing resent), the other replica's answer.
+    assert outcome["events"].count("message_start") == 1 and outcome["events"][-1] == "message_stop", outcome["events"]
+    assert [block.text for block in outcome["message"].content] == ["answered behind the head"]
+    assert len(sims["ok"].requests(marker)) == 1
+    line = wait_until(lambda: [l for l in bridge.process.stderr_tail(200).splitlines() if "hops=" in l], timeout=5)
+    assert line and re.search(rf"hops=claude-prefill@{re.escape(backend_name(dying))}:transport>claude-prefill@{re.escape(backend_name(sims['ok']))} ", line[-1]), line
+    pings = re.search(r"pings=(\d+)", line[-1])
+    assert pings and int(pings.group(1)) >= 1, line[-1]
 
 
 def test_client_errors_are_relayed_never_retried(fallback_bridge: Bridge, sims: dict[str, Sim], marker: str) -> None:
