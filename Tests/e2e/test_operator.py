@@ -79,6 +79,9 @@ def test_run_demo_serves_claude_code_models_streamed_with_no_config_and_stops_on
     script = subprocess.Popen(
         [str(REPO_ROOT / "scripts/run-demo.sh"), str(bin_dir)], cwd=REPO_ROOT, env={**os.environ, "PORT": "0"},
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        # As from a terminal: a harness started in the background of a non-interactive shell (nohup …
+        # &) ignores SIGINT, a shell cannot trap a signal ignored on entry, and Ctrl-C is what is tested.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     group = script.pid
     try:
