@@ -12,7 +12,7 @@ struct FallbackChain {
     /// Why the last call failed, as far as the choice is concerned.
     enum Failure: Equatable {
         /// No answer (connection refused or reset, a timeout before the first byte) or a status a
-        /// retry may cure: 429, 500, 502, 503, 504.
+        /// retry may cure: 429, 500, 502, 503, 504, and the Anthropic API's 529.
         case transient
         /// No deployment of the alias could take the request (every one drained): nothing to retry.
         case unavailable
