@@ -339,11 +339,7 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         record.alias = target.alias
         switch bridge.pickDeployment(alias: target.alias, from: untried(target.deployments), configuration: configuration, key: headerSessionKey) {
         case .success(let routed):
-            let chosen = routed.deployment
-            deployment = chosen
-            record.routing = routed.route
-            record.backendModel = chosen.model
-            record.backend = chosen.backendName
+            let chosen = adopt(routed)
             relayStreams = kind == .messages && relayObject["stream"] == true
             var object = relayObject
             object["model"] = .string(chosen.model)
@@ -459,6 +455,16 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         FallbackChain.pool(deployments, excluding: failedDeployments)
     }
 
+    /// The routed deployment becomes the request's: the one calls go to, and the one the record names.
+    @discardableResult
+    private func adopt(_ routed: RoutedDeployment) -> Deployment {
+        deployment = routed.deployment
+        record.routing = routed.route
+        record.backendModel = routed.deployment.model
+        record.backend = routed.deployment.backendName
+        return routed.deployment
+    }
+
     /// The session key of the `X-Claude-Code-Session-Id` header, if the client sent a usable one.
     private func headerSessionKey() -> SessionKey? {
         sessionHeader.flatMap { SessionKey(sessionID: $0) }
@@ -547,12 +553,7 @@ final class Exchange: UpstreamConsumer, ActiveExchange {
         }
         switch bridge.pickDeployment(alias: target.alias, from: untried(target.deployments), configuration: configuration, key: headerSessionKey) {
         case .success(let routed):
-            let chosen = routed.deployment
-            deployment = chosen
-            record.routing = routed.route
-            record.backendModel = chosen.model
-            record.backend = chosen.backendName
-            object["model"] = .string(chosen.model)
+            object["model"] = .string(adopt(routed).model)
             return JSONValue.object(object).jsonBytes
         case .failure(let unavailable):
             record.note = unavailable.message
