@@ -61,7 +61,8 @@ clean:
 
 ## Idle RSS of the release daemon (the build `make deb` ships) on the shipped config in front of vllm-sim,
 ## per mapping group from /proc/PID/smaps, then RSS after each of 5 rounds of 200 requests
-## (scripts/rss-breakdown.py; --libs there splits the shared libraries).
+## (scripts/rss-breakdown.py; --libs there splits the shared libraries, --working-set pages the file-backed
+## pages out and shows what serving touches again).
 rss: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product spark-bridge
 	$(SWIFT) build $(RELEASE_FLAGS) --product vllm-sim

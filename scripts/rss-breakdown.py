@@ -9,11 +9,18 @@ per group of mappings: the binary itself, each shared library, heap, thread stac
 memory. With --rounds N it then sends N rounds of --requests (default 200) small requests, half of
 them streamed, and prints the daemon's RSS after each round (the "no growth" check).
 
-Usage: scripts/rss-breakdown.py [--bin DIR] [--settle S] [--rounds N] [--requests R] [--libs]
+With --working-set it then asks the kernel to page out every file-backed page mapped by the daemon
+alone (process_madvise(2) with MADV_PAGEOUT; pages other processes map stay) and prints the breakdown
+again after one round of requests: what a serving daemon touches, as against what start-up alone
+touched (argument parsing, config loading, library constructors, the first health probes). A
+measurement only: the daemon itself never does this.
+
+Usage: scripts/rss-breakdown.py [--bin DIR] [--settle S] [--rounds N] [--requests R] [--libs] [--working-set]
   DIR defaults to the release build (.build/release); build it with the Makefile's RELEASE_FLAGS
   to measure what ships.
 """
 import argparse
+import ctypes
 import http.client
 import json
 import os
@@ -135,6 +142,53 @@ def rounds(pid, url, count, requests):
     conn.close()
 
 
+SYS_PROCESS_MADVISE = 440  # x86_64 and aarch64 share it (asm-generic numbering since Linux 5.10)
+MADV_PAGEOUT = 21
+
+
+class IOVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("length", ctypes.c_size_t)]
+
+
+def page_out_file_mappings(pid):
+    """MADV_PAGEOUT on every file-backed mapping of `pid` (needs CAP_SYS_NICE or the same user); the
+    kernel skips pages that other processes map too. Returns how many mappings it was asked about."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    asked = 0
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                parts = line.split(None, 5)
+                path = parts[5].strip() if len(parts) > 5 else ""
+                if not path.startswith("/"):
+                    continue
+                low, high = (int(x, 16) for x in parts[0].split("-"))
+                vector = IOVec(low, high - low)
+                if libc.syscall(SYS_PROCESS_MADVISE, pidfd, ctypes.byref(vector), 1, MADV_PAGEOUT, 0) < 0:
+                    errno = ctypes.get_errno()
+                    sys.exit(f"rss-breakdown: process_madvise(MADV_PAGEOUT) on {path}: {os.strerror(errno)}")
+                asked += 1
+    finally:
+        os.close(pidfd)
+    return asked
+
+
+def working_set(pid, url, requests, settle, lib_detail):
+    asked = page_out_file_mappings(pid)
+    print(f"\nfile-backed pages of {asked} mappings paged out: VmRSS {int(status_field(pid, 'VmRSS')) / 1024:.2f} MB")
+    time.sleep(settle)
+    print(f"idle {settle:g} s later (health probes run): VmRSS {int(status_field(pid, 'VmRSS')) / 1024:.2f} MB")
+    host, _, port = url.removeprefix("http://").rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    for i in range(requests):
+        one_request(conn, stream=(i % 2 == 1))
+    conn.close()
+    time.sleep(0.5)
+    print(f"\nthe working set: after {requests} more requests (half streamed)")
+    print_breakdown(pid, lib_detail)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build/release"))
@@ -142,6 +196,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=0)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--libs", action="store_true", help="one line per shared library")
+    parser.add_argument("--working-set", action="store_true",
+                        help="page out the file-backed pages, then measure what serving touches again")
     args = parser.parse_args()
 
     scratch = tempfile.mkdtemp(prefix="rss-breakdown.")
@@ -170,6 +226,8 @@ def main():
             time.sleep(args.settle)
             print(f"\nafter the rounds, idle {args.settle:g} s:")
             print_breakdown(bridge.pid, args.libs)
+        if args.working_set:
+            working_set(bridge.pid, url, args.requests, args.settle, args.libs)
     finally:
         for p in reversed(procs):
             p.terminate()
