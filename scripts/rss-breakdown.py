@@ -100,6 +100,10 @@ def status_field(pid, name):
     return "?"
 
 
+def vm_rss_mb(pid):
+    return int(status_field(pid, "VmRSS")) / 1024
+
+
 def print_breakdown(pid, lib_detail):
     groups = breakdown(pid, lib_detail)
     header = f"{'mapping group':<34}" + "".join(f"{k:>14}" for k in FIELDS)
@@ -114,7 +118,7 @@ def print_breakdown(pid, lib_detail):
             totals[k] += g[k]
     print("-" * len(header))
     print(f"{'total':<34}" + "".join(f"{totals[k] / 1024:>11.2f} MB" for k in FIELDS))
-    print(f"threads: {status_field(pid, 'Threads')}, VmRSS: {int(status_field(pid, 'VmRSS')) / 1024:.2f} MB")
+    print(f"threads: {status_field(pid, 'Threads')}, VmRSS: {vm_rss_mb(pid):.2f} MB")
 
 
 def one_request(conn, stream):
@@ -129,16 +133,24 @@ def one_request(conn, stream):
         sys.exit(f"rss-breakdown: request answered {response.status}")
 
 
+def connect(url):
+    host, _, port = url.removeprefix("http://").rpartition(":")
+    return http.client.HTTPConnection(host, int(port), timeout=30)
+
+
+def one_round(conn, requests):
+    """`requests` small requests, every second one streamed, then a moment for the daemon to settle."""
+    for i in range(requests):
+        one_request(conn, stream=(i % 2 == 1))
+    time.sleep(0.5)
+
+
 def rounds(pid, url, count, requests):
-    host_port = url.removeprefix("http://")
-    host, _, port = host_port.rpartition(":")
     print(f"\nrounds of {requests} requests (half streamed), RSS after each:")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn = connect(url)
     for n in range(1, count + 1):
-        for i in range(requests):
-            one_request(conn, stream=(i % 2 == 1))
-        time.sleep(0.5)
-        print(f"round {n:>3}: VmRSS {int(status_field(pid, 'VmRSS')) / 1024:.2f} MB")
+        one_round(conn, requests)
+        print(f"round {n:>3}: VmRSS {vm_rss_mb(pid):.2f} MB")
     conn.close()
 
 
@@ -176,15 +188,12 @@ def page_out_file_mappings(pid):
 
 def working_set(pid, url, requests, settle, lib_detail):
     asked = page_out_file_mappings(pid)
-    print(f"\nfile-backed pages of {asked} mappings paged out: VmRSS {int(status_field(pid, 'VmRSS')) / 1024:.2f} MB")
+    print(f"\nfile-backed pages of {asked} mappings paged out: VmRSS {vm_rss_mb(pid):.2f} MB")
     time.sleep(settle)
-    print(f"idle {settle:g} s later (health probes run): VmRSS {int(status_field(pid, 'VmRSS')) / 1024:.2f} MB")
-    host, _, port = url.removeprefix("http://").rpartition(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    for i in range(requests):
-        one_request(conn, stream=(i % 2 == 1))
+    print(f"idle {settle:g} s later (health probes run): VmRSS {vm_rss_mb(pid):.2f} MB")
+    conn = connect(url)
+    one_round(conn, requests)
     conn.close()
-    time.sleep(0.5)
     print(f"\nthe working set: after {requests} more requests (half streamed)")
     print_breakdown(pid, lib_detail)
 
