@@ -169,6 +169,9 @@ final class Bench {
             try await self.measureLevels(workload, concurrencies, paths: paths, order: order, profile: profile)
         }
 
+        log("thread hand-off cost, back to back and after \(plan.smallTTFTMilliseconds) ms idle")
+        report.wakeup = WakeupCost.measure(roundTrips: plan.wakeupRoundTrips, idleSamples: plan.wakeupIdleSamples, idleMilliseconds: plan.smallTTFTMilliseconds)
+
         log("scenario 1a: small non-streaming requests, backend answers after \(plan.smallTTFTMilliseconds) ms")
         report.smallTimed = try await measureLevels(small, plan.smallConcurrency) {
             LoadProfile(concurrency: $0, warmup: plan.smallWarmup, duration: plan.smallDuration)

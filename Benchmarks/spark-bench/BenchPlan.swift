@@ -27,6 +27,9 @@ struct BenchPlan: Sendable {
     var growthStreams: Int
     /// Scenario 6: replicas, sessions and turns of the routing comparison.
     var routing: RoutingPlan
+    /// Section 1c: thread hand-offs timed back to back, and after the small requests' backend wait.
+    var wakeupRoundTrips = 20_000
+    var wakeupIdleSamples = 200
 
     static let full = BenchPlan(
         smallConcurrency: [1, 16, 64, 256], smallWarmup: .milliseconds(500), smallDuration: .seconds(4),
@@ -43,6 +46,6 @@ struct BenchPlan: Sendable {
         streamConcurrency: [1, 16], streamDuration: .milliseconds(300),
         streamTokens: 32, streamTokensPerSecond: 400, streamTTFTMilliseconds: 5,
         claudeCodeDuration: .milliseconds(500), bridgeStarts: 2, growthRounds: 1, growthStreams: 16,
-        routing: .quick
+        routing: .quick, wakeupRoundTrips: 500, wakeupIdleSamples: 20
     )
 }

@@ -19,6 +19,8 @@ struct BenchReport: Sendable {
     var bridgeRSS: [(String, Int)] = []
     /// Scenario 6: the routing strategies over several replicas.
     var routing: RoutingReport?
+    /// What one thread hand-off costs on this machine, back to back and after idle (section 1c).
+    var wakeup: WakeupCost?
 
     // MARK: Targets
 
@@ -146,6 +148,7 @@ struct BenchReport: Sendable {
         out += "\n### 1b. Backend answers at once: capacity\n\n"
         out += "With nothing to wait for, every path is bound by CPU, and the four processes share \(machine.cores) cores: this is the request rate each proxy can sustain, not the latency it adds.\n\n"
         out += latencyTable(smallInstant)
+        out += loneRequestMarkdown()
 
         out += "\n## 2. Streaming: \(plan.streamTokens) tokens at \(plan.streamTokensPerSecond) tokens/s per stream\n\n"
         out += "Each virtual user streams one answer after another for \(Self.seconds(plan.streamDuration)); streams still running then are awaited. "

@@ -36,7 +36,7 @@ struct SparkBench: AsyncParsableCommand {
     var quick = false
 
     @Option(help: ArgumentHelp(
-        "Run only these scenarios (repeatable): small-timed (1a), streams (2), routing (6: least-busy, round-robin and session affinity over 4 replicas), wakeup (the eventfd round trip between two threads); prints their figures and writes no report.",
+        "Run only these scenarios (repeatable): small-timed (1a), streams (2), routing (6: least-busy, round-robin and session affinity over 4 replicas), wakeup (what a thread hand-off costs, back to back and after 20 ms idle); prints their figures and writes no report.",
         valueName: "name"))
     var scenario: [BenchScenario] = []
 

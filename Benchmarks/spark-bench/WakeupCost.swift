@@ -5,56 +5,99 @@ import Foundation
 import Glibc
 #endif
 
-/// What one thread hand-off costs on this machine: two threads pass a byte back and forth through two
-/// pipes, each sleeping in `poll` between turns, as the curl thread and the event loops sleep in
-/// `epoll_wait` on their eventfds (the kernel's wake-up of a sleeping thread is the same). A round trip
-/// is two hand-offs, each a write, a wake-up of a sleeping thread and a read.
-struct WakeupCost {
+/// What one thread hand-off costs on this machine, measured two ways with two threads that each sleep in
+/// `poll` on a pipe, as the curl thread and the event loops sleep in `epoll_wait` on their eventfds (the
+/// kernel's wake-up of a sleeping thread is the same):
+/// - **back to back**: the threads pass a byte to and fro without pause, so the other CPU has just gone idle
+///   when it is woken (a round trip is two hand-offs, each a write, a wake-up and a read);
+/// - **after idle**: the waker first sleeps `idleMilliseconds` (a backend's prefill, during which every
+///   thread of a lone request sleeps), then writes its clock reading; the sleeper reads the clock when it
+///   wakes. That one-way figure is what each hand-off of a request that finds the machine idle costs.
+struct WakeupCost: Sendable {
     let roundTrips: Int
     let nanoseconds: UInt64
+    /// One-way wake-up latencies after an idle pause, in nanoseconds, sorted.
+    let afterIdle: [UInt64]
+    let idleMilliseconds: Int
 
     var microsecondsPerRoundTrip: Double { Double(nanoseconds) / Double(roundTrips) / 1e3 }
 
-    var summary: String {
-        String(format: "wakeup: ping-pong between two threads sleeping in poll: %.1f µs per round trip, %.1f µs per hand-off (%d round trips)",
-               microsecondsPerRoundTrip, microsecondsPerRoundTrip / 2, roundTrips)
+    /// The `fraction` percentile of the after-idle wake-ups, in microseconds.
+    func afterIdleMicroseconds(_ fraction: Double) -> Double {
+        guard !afterIdle.isEmpty else { return 0 }
+        let index = min(afterIdle.count - 1, Int(Double(afterIdle.count) * fraction))
+        return Double(afterIdle[index]) / 1e3
     }
 
-    /// Runs `roundTrips` round trips after 1,000 unmeasured ones.
-    static func measure(roundTrips: Int = 20_000) -> WakeupCost {
+    var summary: String {
+        String(format: """
+            wakeup: back to back, ping-pong between two threads sleeping in poll: %.1f µs per round trip, %.1f µs per hand-off (%d round trips)
+            wakeup: after %d ms idle, one hand-off (write to the sleeping thread's return from poll): p50 %.1f µs, p90 %.1f µs, p99 %.1f µs (%d hand-offs)
+            """,
+            microsecondsPerRoundTrip, microsecondsPerRoundTrip / 2, roundTrips,
+            idleMilliseconds, afterIdleMicroseconds(0.5), afterIdleMicroseconds(0.9), afterIdleMicroseconds(0.99), afterIdle.count)
+    }
+
+    /// Runs `roundTrips` back-to-back round trips after as many unmeasured ones (at most 1,000), then `idleSamples` hand-offs
+    /// each after `idleMilliseconds` of sleep.
+    static func measure(roundTrips: Int = 20_000, idleSamples: Int = 200, idleMilliseconds: Int = 20) -> WakeupCost {
         var ping: [Int32] = [0, 0]
         var pong: [Int32] = [0, 0]
         precondition(pipe(&ping) == 0 && pipe(&pong) == 0, "pipe failed: errno \(errno)")
         defer { for fd in ping + pong { close(fd) } }
-        let warmup = 1_000
+        let warmup = min(1_000, roundTrips)
         let total = warmup + roundTrips
         let (pingRead, pingWrite, pongRead, pongWrite) = (ping[0], ping[1], pong[0], pong[1])
+        // The responder echoes what it reads. In the after-idle part it reads the waker's clock reading
+        // and answers with how long ago that was.
         let responder = Thread {
             for _ in 0..<total {
-                wait(pingRead)
-                post(pongWrite)
+                _ = wait(pingRead)
+                post(pongWrite, 1)
+            }
+            for _ in 0..<idleSamples {
+                let sentAt = wait(pingRead)
+                post(pongWrite, monotonicNanoseconds() - sentAt)
             }
         }
         responder.start()
         var start: UInt64 = 0
         for index in 0..<total {
-            if index == warmup { start = DispatchTime.now().uptimeNanoseconds }
-            post(pingWrite)
-            wait(pongRead)
+            if index == warmup { start = monotonicNanoseconds() }
+            post(pingWrite, 1)
+            _ = wait(pongRead)
         }
-        return WakeupCost(roundTrips: roundTrips, nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
+        let backToBack = monotonicNanoseconds() - start
+        var afterIdle: [UInt64] = []
+        afterIdle.reserveCapacity(idleSamples)
+        for _ in 0..<idleSamples {
+            var pause = timespec(tv_sec: 0, tv_nsec: idleMilliseconds * 1_000_000)
+            var remaining = timespec()
+            while nanosleep(&pause, &remaining) != 0 { pause = remaining }
+            post(pingWrite, monotonicNanoseconds())
+            afterIdle.append(wait(pongRead))
+        }
+        return WakeupCost(roundTrips: roundTrips, nanoseconds: backToBack, afterIdle: afterIdle.sorted(),
+                          idleMilliseconds: idleMilliseconds)
     }
 
-    private static func post(_ fd: Int32) {
-        var byte: UInt8 = 1
-        _ = write(fd, &byte, 1)
+    private static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
-    /// Sleeps in `poll` until `fd` is readable, then reads its byte.
-    private static func wait(_ fd: Int32) {
+    private static func post(_ fd: Int32, _ value: UInt64) {
+        var value = value
+        _ = write(fd, &value, MemoryLayout<UInt64>.size)
+    }
+
+    /// Sleeps in `poll` until `fd` is readable, then reads the 8 bytes written to it.
+    private static func wait(_ fd: Int32) -> UInt64 {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while poll(&entry, 1, -1) != 1 {}
-        var byte: UInt8 = 0
-        _ = read(fd, &byte, 1)
+        var value: UInt64 = 0
+        _ = read(fd, &value, MemoryLayout<UInt64>.size)
+        return value
     }
 }

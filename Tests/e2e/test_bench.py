@@ -25,11 +25,15 @@ def test_a_quick_spark_bench_run_writes_every_section(bin_dir: Path, tmp_path: P
     assert run.returncode == 0, run.stderr[-4000:]
     text = report.read_text()
     for heading in (
-        "## Targets", "### 1a.", "### 1b.", "## 2. Streaming", "## 3. A Claude Code-size request",
+        "## Targets", "### 1a.", "### 1b.", "### 1c. A lone request on an idle machine", "## 2. Streaming", "## 3. A Claude Code-size request",
         "## 4. Start to ready", "## 5. spark-bridge memory", "## 6. Routing",
     ):
         assert heading in text, heading
     assert "LiteLLM was not measured" in text
+    # 1c sets the hand-off cost measured in the run beside both processes' CPU per request.
+    lone = text.split("### 1c.", 1)[1].split("## 2.", 1)[0]
+    assert re.search(r"\| one thread hand-off .*\| [\d.]+ \| [\d.]+ \(p90 [\d.]+\) \| [\d.]+× \|", lone), lone
+    assert "| vllm-sim CPU per request" in lone and "| spark-bridge CPU per request" in lone, lone
 
     # Every measured row of both paths: all requests ok, none failed.
     rows = [line for line in text.splitlines() if re.match(r"\| \d+ \| (vLLM direct|spark-bridge) ", line)]
