@@ -309,7 +309,7 @@ final class Bench {
 
     /// CPU microseconds of `use` per unit of `count`, formatted; "—" without either.
     private static func microsecondsPer(_ use: ResourceUse?, _ count: Int) -> String {
-        guard let use, count > 0 else { return "—" }
-        return String(format: "%.1f", use.cpuSeconds * 1e6 / Double(count))
+        guard let microseconds = use?.microseconds(per: count) else { return "—" }
+        return String(format: "%.1f", microseconds)
     }
 }

@@ -9,9 +9,8 @@ extension BenchReport {
 
     /// A path's CPU per completed request at c=1 in `levels`, in microseconds.
     private static func cpuPerRequestAtOne(_ levels: [LoadLevel], _ kind: PathKind) -> Double? {
-        guard let measurement = levels.first(where: { $0.concurrency == 1 })?.measurements[kind],
-              let use = measurement.proxy, measurement.result.completed > 0 else { return nil }
-        return use.cpuSeconds * 1e6 / Double(measurement.result.completed)
+        guard let measurement = levels.first(where: { $0.concurrency == 1 })?.measurements[kind] else { return nil }
+        return measurement.proxy?.microseconds(per: measurement.result.completed)
     }
 
     /// Added p50 latency at c=1 in `levels`, in milliseconds.
@@ -30,10 +29,10 @@ extension BenchReport {
         out += "and the request's work then runs on CPUs that have gone idle. spark-bridge adds **\(Self.format(idleAdded)) ms** at p50 there (1a), "
         out += "against \(Self.format(busyAdded)) ms when requests follow each other at once (1b). Measured in this run:\n\n"
         out += "| | requests back to back (1b, c=1) | after the backend's \(plan.smallTTFTMilliseconds) ms (1a, c=1) | ratio |\n|---|---:|---:|---:|\n"
-        let idleHandOff = wakeup.afterIdleMicroseconds(0.5)
+        let idleHandOff = WakeupCost.microseconds(wakeup.afterIdle.p50)
         let busyHandOff = wakeup.microsecondsPerRoundTrip / 2
         out += String(format: "| one thread hand-off (`spark-bench --scenario wakeup`), µs | %.1f | %.1f (p90 %.1f) | %.2f× |\n",
-                      busyHandOff, idleHandOff, wakeup.afterIdleMicroseconds(0.9), idleHandOff / busyHandOff)
+                      busyHandOff, idleHandOff, WakeupCost.microseconds(wakeup.afterIdle.p90), idleHandOff / busyHandOff)
         var coldFactors: [String] = []
         for (kind, name) in [(PathKind.direct, "vllm-sim"), (.bridge, "spark-bridge")] {
             guard let busy = Self.cpuPerRequestAtOne(smallInstant, kind), let idle = Self.cpuPerRequestAtOne(smallTimed, kind), busy > 0 else { continue }

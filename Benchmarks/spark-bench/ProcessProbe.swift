@@ -73,6 +73,11 @@ struct ResourceUse: Sendable {
     var cores: Double
     /// Peak resident set size during the run, in bytes.
     var peakRSS: Int
+
+    /// CPU microseconds per unit of `count` (requests, events); nil when there were none.
+    func microseconds(per count: Int) -> Double? {
+        count > 0 ? cpuSeconds * 1e6 / Double(count) : nil
+    }
 }
 
 /// Measures a process tree around one run: CPU time before and after, and the peak RSS (the kernel's

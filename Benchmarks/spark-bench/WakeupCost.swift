@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import LoadGenerator
 
 #if canImport(Glibc)
 import Glibc
@@ -16,18 +17,14 @@ import Glibc
 struct WakeupCost: Sendable {
     let roundTrips: Int
     let nanoseconds: UInt64
-    /// One-way wake-up latencies after an idle pause, in nanoseconds, sorted.
-    let afterIdle: [UInt64]
+    /// One-way wake-up latencies after an idle pause, in nanoseconds.
+    let afterIdle: Percentiles
     let idleMilliseconds: Int
 
     var microsecondsPerRoundTrip: Double { Double(nanoseconds) / Double(roundTrips) / 1e3 }
 
-    /// The `fraction` percentile of the after-idle wake-ups, in microseconds.
-    func afterIdleMicroseconds(_ fraction: Double) -> Double {
-        guard !afterIdle.isEmpty else { return 0 }
-        let index = min(afterIdle.count - 1, Int(Double(afterIdle.count) * fraction))
-        return Double(afterIdle[index]) / 1e3
-    }
+    /// An after-idle percentile (nanoseconds) in microseconds.
+    static func microseconds(_ nanoseconds: Int64) -> Double { Double(nanoseconds) / 1e3 }
 
     var summary: String {
         String(format: """
@@ -35,11 +32,11 @@ struct WakeupCost: Sendable {
             wakeup: after %d ms idle, one hand-off (write to the sleeping thread's return from poll): p50 %.1f µs, p90 %.1f µs, p99 %.1f µs (%d hand-offs)
             """,
             microsecondsPerRoundTrip, microsecondsPerRoundTrip / 2, roundTrips,
-            idleMilliseconds, afterIdleMicroseconds(0.5), afterIdleMicroseconds(0.9), afterIdleMicroseconds(0.99), afterIdle.count)
+            idleMilliseconds, Self.microseconds(afterIdle.p50), Self.microseconds(afterIdle.p90), Self.microseconds(afterIdle.p99), afterIdle.count)
     }
 
-    /// Runs `roundTrips` back-to-back round trips after as many unmeasured ones (at most 1,000), then `idleSamples` hand-offs
-    /// each after `idleMilliseconds` of sleep.
+    /// Runs `roundTrips` back-to-back round trips after as many unmeasured ones (at most 1,000), then
+    /// `idleSamples` hand-offs each after `idleMilliseconds` of sleep.
     static func measure(roundTrips: Int = 20_000, idleSamples: Int = 200, idleMilliseconds: Int = 20) -> WakeupCost {
         var ping: [Int32] = [0, 0]
         var pong: [Int32] = [0, 0]
@@ -68,16 +65,16 @@ struct WakeupCost: Sendable {
             _ = wait(pongRead)
         }
         let backToBack = monotonicNanoseconds() - start
-        var afterIdle: [UInt64] = []
+        var afterIdle: [Int64] = []
         afterIdle.reserveCapacity(idleSamples)
         for _ in 0..<idleSamples {
             var pause = timespec(tv_sec: 0, tv_nsec: idleMilliseconds * 1_000_000)
             var remaining = timespec()
             while nanosleep(&pause, &remaining) != 0 { pause = remaining }
             post(pingWrite, monotonicNanoseconds())
-            afterIdle.append(wait(pongRead))
+            afterIdle.append(Int64(wait(pongRead)))
         }
-        return WakeupCost(roundTrips: roundTrips, nanoseconds: backToBack, afterIdle: afterIdle.sorted(),
+        return WakeupCost(roundTrips: roundTrips, nanoseconds: backToBack, afterIdle: Percentiles(afterIdle),
                           idleMilliseconds: idleMilliseconds)
     }
 
